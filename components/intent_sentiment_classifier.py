@@ -1,0 +1,288 @@
+"""Rasa graph component: fine-tuned BERT-family encoder for intent and sentiment."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+import torch
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_CONFIDENCE,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.encoder_model import (
+    IntentSentimentModel,
+    LabelSpace,
+    Prediction,
+    default_base_model,
+    quantize_for_cpu,
+)
+from components.sentiment_data import (
+    SENTIMENT_LABELS,
+    file_fingerprint,
+    read_sentiment_csv,
+)
+from components.training import LabelledTexts, TrainingSettings, fine_tune
+
+logger = logging.getLogger(__name__)
+
+SENTIMENT = "sentiment"
+# Generous upper bound of characters per word piece, used to cut giant inputs early.
+CHARACTERS_PER_TOKEN = 20
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
+    """Predicts the intent and the customer's sentiment in one encoder pass.
+
+    The sentiment is written to the parse result as `sentiment` and also as an entity
+    of type `sentiment`, so a slot can carry it into the dialogue.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Hugging Face model id or local folder; None = the packaged MiniLM.
+            "model_name_or_path": None,
+            # CSV (text,label) of sentiment examples; None = no sentiment head.
+            "sentiment_data": None,
+            "epochs": 12,
+            "batch_size": 16,
+            "learning_rate": 5e-5,
+            "head_learning_rate": 2e-3,
+            "warmup_fraction": 0.1,
+            "weight_decay": 0.01,
+            "max_seq_length": 64,
+            "validation_split": 0.1,
+            "early_stopping_patience": 3,
+            "random_seed": 42,
+            # Threads torch may use; None keeps torch's default (one per core).
+            "num_threads": None,
+            # Dynamic int8 quantisation of the linear layers for CPU inference.
+            "quantize": False,
+            # "auto" (GPU when present), "cpu" or "cuda".
+            "device": "auto",
+            "ranking_length": LABEL_RANKING_LENGTH,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["torch", "transformers"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> Optional[str]:
+        """Retrain when the sentiment file's content changes; the graph can't see it."""
+        path = config.get("sentiment_data")
+        return file_fingerprint(path) if path else None
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if config["device"] not in ("auto", "cpu", "cuda"):
+            raise InvalidConfigException(
+                f"device must be 'auto', 'cpu' or 'cuda', not {config['device']!r}"
+            )
+        for key in ("epochs", "batch_size", "max_seq_length"):
+            if int(config[key]) < 1:
+                raise InvalidConfigException(f"{key} must be at least 1")
+        if not 0 <= float(config["validation_split"]) < 1:
+            raise InvalidConfigException("validation_split must be in [0, 1)")
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        model: Optional[IntentSentimentModel] = None,
+    ) -> None:
+        self.component_config = {**self.get_default_config(), **config}
+        self.validate_config(self.component_config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self._name = execution_context.node_name
+        self.model = model
+        threads = self.component_config["num_threads"]
+        if threads:
+            torch.set_num_threads(int(threads))
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> BertIntentSentimentClassifier:
+        return cls(config, model_storage, resource, execution_context)
+
+    def _device(self) -> torch.device:
+        wanted = self.component_config["device"]
+        if wanted == "auto":
+            wanted = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.device(wanted)
+
+    def _training_settings(self) -> TrainingSettings:
+        c = self.component_config
+        return TrainingSettings(
+            epochs=int(c["epochs"]),
+            batch_size=int(c["batch_size"]),
+            learning_rate=float(c["learning_rate"]),
+            head_learning_rate=float(c["head_learning_rate"]),
+            warmup_fraction=float(c["warmup_fraction"]),
+            weight_decay=float(c["weight_decay"]),
+            validation_split=float(c["validation_split"]),
+            early_stopping_patience=int(c["early_stopping_patience"]),
+            random_seed=int(c["random_seed"]),
+        )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [
+            m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)
+        ]
+        if not examples:
+            logger.warning(f"{self._name}: no intent examples, nothing to train.")
+            return self._resource
+        intent_names = sorted({m.get(INTENT) for m in examples})
+        intent_ids = {name: i for i, name in enumerate(intent_names)}
+        intents = LabelledTexts(
+            [m.get(TEXT) for m in examples], [intent_ids[m.get(INTENT)] for m in examples]
+        )
+
+        sentiments = None
+        sentiment_path = self.component_config["sentiment_data"]
+        if sentiment_path:
+            rows = read_sentiment_csv(sentiment_path)
+            sentiment_ids = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
+            sentiments = LabelledTexts(
+                [text for text, _ in rows], [sentiment_ids[label] for _, label in rows]
+            )
+
+        labels = LabelSpace(
+            intents=intent_names,
+            sentiments=list(SENTIMENT_LABELS) if sentiments else None,
+        )
+        base_model = self.component_config["model_name_or_path"] or default_base_model()
+        torch.manual_seed(int(self.component_config["random_seed"]))
+        model = IntentSentimentModel.from_base_model(
+            base_model, labels, int(self.component_config["max_seq_length"])
+        ).to(self._device())
+        logger.info(
+            f"{self._name}: fine-tuning {base_model} on {len(intents)} intent and "
+            f"{len(sentiments) if sentiments else 0} sentiment examples"
+        )
+        self.model = fine_tune(model, intents, sentiments, self._training_settings())
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        if self.model is None:
+            return
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.to("cpu").save(directory)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> BertIntentSentimentClassifier:
+        component = cls(config, model_storage, resource, execution_context)
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = IntentSentimentModel.load(directory)
+        except ValueError:
+            logger.warning(f"{component._name}: no trained model found; predicting nothing.")
+            return component
+        device = component._device()
+        if component.component_config["quantize"] and device.type == "cpu":
+            model = quantize_for_cpu(model)
+        component.model = model.to(device)
+        component.model.predict(["warm up"])
+        return component
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.model is None:
+            return messages
+        limit = self.model.max_seq_length
+        texts = [_clean_text(message.get(TEXT), limit) for message in messages]
+        for message, prediction in zip(messages, self.model.predict(texts)):
+            self._annotate(message, prediction)
+        return messages
+
+    def _annotate(self, message: Message, prediction: Prediction) -> None:
+        ranking = _ranking(
+            self.model.labels.intents,
+            prediction.intent_probabilities,
+            int(self.component_config["ranking_length"]),
+        )
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        if prediction.sentiment_probabilities is None:
+            return
+        label, confidence = max(
+            zip(self.model.labels.sentiments, prediction.sentiment_probabilities),
+            key=lambda pair: pair[1],
+        )
+        message.set(
+            SENTIMENT, {"label": label, "confidence": confidence}, add_to_output=True
+        )
+        entity = {
+            ENTITY_ATTRIBUTE_TYPE: SENTIMENT,
+            ENTITY_ATTRIBUTE_VALUE: label,
+            ENTITY_ATTRIBUTE_START: 0,
+            ENTITY_ATTRIBUTE_END: len(message.get(TEXT) or ""),
+            ENTITY_ATTRIBUTE_CONFIDENCE: confidence,
+            EXTRACTOR: self.__class__.__name__,
+        }
+        message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
+
+
+def _clean_text(text: Any, max_seq_length: int) -> str:
+    """Whatever arrives (None, control characters, megabytes) becomes a safe string.
+
+    The tokenizer truncates to max_seq_length tokens, but tokenising a huge string
+    first costs time; no token is shorter than one character, so cutting at
+    CHARACTERS_PER_TOKEN times the token budget loses nothing the model would see.
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = text[: max_seq_length * CHARACTERS_PER_TOKEN]
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def _ranking(
+    names: list[str], probabilities: list[float], length: int
+) -> list[dict[str, Any]]:
+    """Top `length` intents, renormalised so the ranking's confidences sum to 1."""
+    ranked = sorted(zip(names, probabilities), key=lambda pair: -pair[1])
+    if length > 0:
+        ranked = ranked[:length]
+    total = sum(p for _, p in ranked) or 1.0
+    return [
+        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: p / total} for name, p in ranked
+    ]

@@ -1,0 +1,253 @@
+"""Unit tests of the BERT intent + sentiment component on tiny data (1-2 epochs)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.encoder_model import default_base_model
+from components.intent_sentiment_classifier import BertIntentSentimentClassifier
+
+GREETINGS = ["hi", "hello there", "good morning", "hey", "hiya friend", "howdy"]
+ORDERS = [
+    "where is my order",
+    "track my package",
+    "has my parcel shipped",
+    "when does my delivery arrive",
+    "order status please",
+    "where is ORD-1001",
+]
+SENTIMENT_ROWS = [
+    ("this is terrible, I am furious", "negative"),
+    ("worst service ever", "negative"),
+    ("you people are useless", "negative"),
+    ("where is my order", "neutral"),
+    ("my email is a@b.com", "neutral"),
+    ("what are your hours", "neutral"),
+    ("thank you so much, brilliant", "positive"),
+    ("you are awesome", "positive"),
+    ("great job, really happy", "positive"),
+]
+BAD_INPUTS = [
+    "",
+    "   \t\n ",
+    "x" * 20_000,
+    "😡😡😡 🙏",
+    "где мой заказ",
+    "我的订单在哪里",
+    "hello\x00\x07\x1b[31m world\r\n",
+    "ORD-1001'; DROP TABLE orders;--",
+]
+
+
+def training_data(intents: dict[str, list[str]]) -> TrainingData:
+    return TrainingData(
+        [
+            Message(data={"text": text, "intent": intent})
+            for intent, texts in intents.items()
+            for text in texts
+        ]
+    )
+
+
+def write_sentiment_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def train_component(
+    storage_dir: Path, config: dict, data: TrainingData
+) -> tuple[LocalModelStorage, Resource]:
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    storage = LocalModelStorage(storage_dir)
+    resource = Resource("bert_intent_sentiment")
+    context = ExecutionContext(GraphSchema({}), "test-model")
+    component = BertIntentSentimentClassifier.create(
+        {**BertIntentSentimentClassifier.get_default_config(), **config},
+        storage,
+        resource,
+        context,
+    )
+    component.train(data)
+    return storage, resource
+
+
+def load_component(
+    storage: LocalModelStorage, resource: Resource, config: dict
+) -> BertIntentSentimentClassifier:
+    return BertIntentSentimentClassifier.load(
+        {**BertIntentSentimentClassifier.get_default_config(), **config},
+        storage,
+        resource,
+        ExecutionContext(GraphSchema({}), "test-model"),
+    )
+
+
+def parse(component: BertIntentSentimentClassifier, text: str) -> Message:
+    message = Message(data={"text": text})
+    component.process([message])
+    return message
+
+
+TINY_CONFIG = {"epochs": 2, "batch_size": 4, "validation_split": 0.0, "random_seed": 7}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[LocalModelStorage, Resource, dict]:
+    """One small training with sentiment, shared by the tests that only read it."""
+    tmp = tmp_path_factory.mktemp("bert")
+    sentiment = write_sentiment_csv(tmp / "sentiment.csv", SENTIMENT_ROWS)
+    config = {
+        **TINY_CONFIG,
+        "epochs": 8,
+        "learning_rate": 1e-4,
+        "sentiment_data": str(sentiment),
+    }
+    storage, resource = train_component(
+        tmp / "storage", config, training_data({"greet": GREETINGS, "order": ORDERS})
+    )
+    return storage, resource, config
+
+
+def test_parse_output_has_intent_ranking_and_sentiment(trained) -> None:
+    storage, resource, config = trained
+    component = load_component(storage, resource, config)
+    message = parse(component, "hello there")
+
+    intent = message.get("intent")
+    ranking = message.get("intent_ranking")
+    assert intent["name"] in {"greet", "order"}
+    confidences = [r["confidence"] for r in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert {r["name"] for r in ranking} == {"greet", "order"}
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    assert ranking[0] == intent
+
+    sentiment = message.get("sentiment")
+    assert sentiment["label"] in {"negative", "neutral", "positive"}
+    assert 1 / 3 <= sentiment["confidence"] <= 1.0
+    entities = [e for e in message.get("entities") if e["entity"] == "sentiment"]
+    assert len(entities) == 1
+    assert entities[0]["value"] == sentiment["label"]
+    assert "sentiment" in message.output_properties
+
+
+def test_training_learns_the_tiny_data_set(trained) -> None:
+    storage, resource, config = trained
+    component = load_component(storage, resource, config)
+    assert parse(component, "hello").get("intent")["name"] == "greet"
+    assert parse(component, "where is my package").get("intent")["name"] == "order"
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_bad_input_always_gets_an_answer(trained, text: str) -> None:
+    storage, resource, config = trained
+    component = load_component(storage, resource, config)
+    message = parse(component, text)
+    assert message.get("intent")["name"] in {"greet", "order"}
+    assert message.get("sentiment")["label"] in {"negative", "neutral", "positive"}
+
+
+def test_messages_without_text_are_handled(trained) -> None:
+    storage, resource, config = trained
+    component = load_component(storage, resource, config)
+    message = Message(data={})
+    component.process([message])
+    assert message.get("intent")["name"] in {"greet", "order"}
+
+
+def test_without_sentiment_data_there_is_no_sentiment(tmp_path) -> None:
+    storage, resource = train_component(
+        tmp_path, {**TINY_CONFIG, "epochs": 1}, training_data({"a": GREETINGS, "b": ORDERS})
+    )
+    component = load_component(storage, resource, {})
+    message = parse(component, "hello")
+    assert message.get("sentiment") is None
+    assert not [e for e in message.get("entities", []) if e["entity"] == "sentiment"]
+    assert component.model.sentiment_head is None
+
+
+def test_many_intents_and_class_imbalance(tmp_path) -> None:
+    """150 intents, one of them with 20 times the examples of the others."""
+    intents = {f"intent_{i:03d}": [f"request number {i} variant {j}" for j in range(2)]
+               for i in range(150)}
+    intents["intent_000"] = [f"big class example {j}" for j in range(40)]
+    storage, resource = train_component(
+        tmp_path, {**TINY_CONFIG, "epochs": 1, "batch_size": 32}, training_data(intents)
+    )
+    component = load_component(storage, resource, {})
+    ranking = parse(component, "request number 7").get("intent_ranking")
+    assert len(ranking) == 10
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    assert len(component.model.labels.intents) == 150
+
+
+def test_same_seed_same_model(tmp_path) -> None:
+    data = training_data({"greet": GREETINGS, "order": ORDERS})
+    runs = []
+    for name in ("first", "second"):
+        storage, resource = train_component(tmp_path / name, TINY_CONFIG, data)
+        message = parse(load_component(storage, resource, {}), "hi, where is my order")
+        runs.append(message.get("intent_ranking"))
+    assert runs[0][0]["name"] == runs[1][0]["name"]
+    assert runs[0][0]["confidence"] == pytest.approx(runs[1][0]["confidence"], abs=1e-6)
+
+
+def test_archive_is_self_contained(tmp_path) -> None:
+    """Trained from a copy of the base model that is deleted before loading."""
+    base_copy = tmp_path / "base"
+    shutil.copytree(default_base_model(), base_copy)
+    data = training_data({"greet": GREETINGS, "order": ORDERS})
+    storage, resource = train_component(
+        tmp_path / "storage", {**TINY_CONFIG, "epochs": 1, "model_name_or_path": str(base_copy)}, data
+    )
+    shutil.rmtree(base_copy)
+    component = load_component(storage, resource, {"model_name_or_path": str(base_copy)})
+    assert parse(component, "hello").get("intent")["name"] in {"greet", "order"}
+
+
+def test_quantized_model_agrees_with_full_precision(trained) -> None:
+    storage, resource, config = trained
+    full = load_component(storage, resource, config)
+    quantized = load_component(storage, resource, {**config, "quantize": True})
+    confident = [
+        text for text in GREETINGS + ORDERS
+        if parse(full, text).get("intent")["confidence"] > 0.8
+    ]
+    assert confident, "the tiny model should be sure of some of its training texts"
+    for text in confident:
+        assert (
+            parse(full, text).get("intent")["name"]
+            == parse(quantized, text).get("intent")["name"]
+        )
+
+
+def test_fingerprint_follows_sentiment_file_content(tmp_path) -> None:
+    path = write_sentiment_csv(tmp_path / "s.csv", SENTIMENT_ROWS)
+    config = {"sentiment_data": str(path)}
+    before = BertIntentSentimentClassifier.fingerprint_addon(config)
+    assert BertIntentSentimentClassifier.fingerprint_addon(config) == before
+    write_sentiment_csv(path, SENTIMENT_ROWS + [("lovely", "positive")])
+    assert BertIntentSentimentClassifier.fingerprint_addon(config) != before
+    assert BertIntentSentimentClassifier.fingerprint_addon({"sentiment_data": None}) is None
+
+
+def test_bad_sentiment_label_is_reported(tmp_path) -> None:
+    path = write_sentiment_csv(tmp_path / "s.csv", [("meh", "grumpy")])
+    with pytest.raises(ValueError, match="grumpy"):
+        train_component(
+            tmp_path / "storage",
+            {**TINY_CONFIG, "sentiment_data": str(path)},
+            training_data({"greet": GREETINGS, "order": ORDERS}),
+        )
