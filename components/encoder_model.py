@@ -11,7 +11,6 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 import torch
 from torch import nn
@@ -30,7 +29,7 @@ class LabelSpace:
     """The label names each head predicts, in output order."""
 
     intents: list[str]
-    sentiments: Optional[list[str]] = None
+    sentiments: list[str] | None = None
 
 
 @dataclass
@@ -38,7 +37,7 @@ class Prediction:
     """Class probabilities for one text."""
 
     intent_probabilities: list[float]
-    sentiment_probabilities: Optional[list[float]] = None
+    sentiment_probabilities: list[float] | None = None
 
 
 def default_base_model() -> str:
@@ -72,7 +71,9 @@ class IntentSentimentModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.intent_head = nn.Linear(hidden_size, len(labels.intents))
         self.sentiment_head = (
-            nn.Linear(hidden_size, len(labels.sentiments)) if labels.sentiments else None
+            nn.Linear(hidden_size, len(labels.sentiments))
+            if labels.sentiments
+            else None
         )
 
     @classmethod
@@ -112,7 +113,7 @@ class IntentSentimentModel(nn.Module):
 
     def forward(
         self, batch: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         pooled = self.dropout(self.encode(batch))
         intent_logits = self.intent_head(pooled)
         sentiment_logits = self.sentiment_head(pooled) if self.sentiment_head else None
@@ -137,7 +138,10 @@ class IntentSentimentModel(nn.Module):
         if self.sentiment_head is not None:
             heads["sentiment_head"] = self.sentiment_head.state_dict()
         torch.save(heads, directory / HEADS_FILE)
-        metadata = {"labels": asdict(self.labels), "max_seq_length": self.max_seq_length}
+        metadata = {
+            "labels": asdict(self.labels),
+            "max_seq_length": self.max_seq_length,
+        }
         (directory / LABELS_FILE).write_text(json.dumps(metadata, indent=2))
 
     @classmethod
@@ -152,7 +156,9 @@ class IntentSentimentModel(nn.Module):
             LabelSpace(**metadata["labels"]),
             metadata["max_seq_length"],
         )
-        heads = torch.load(directory / HEADS_FILE, map_location="cpu", weights_only=True)
+        heads = torch.load(
+            directory / HEADS_FILE, map_location="cpu", weights_only=True
+        )
         model.intent_head.load_state_dict(heads["intent_head"])
         if model.sentiment_head is not None:
             model.sentiment_head.load_state_dict(heads["sentiment_head"])

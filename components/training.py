@@ -14,8 +14,6 @@ import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import cycle
-from typing import Iterator, Optional
 
 import torch
 from torch import nn
@@ -38,6 +36,8 @@ class TrainingSettings:
     validation_split: float
     early_stopping_patience: int
     random_seed: int
+    freeze_embeddings: bool
+    max_train_minutes: float | None
 
 
 @dataclass
@@ -58,7 +58,7 @@ class LabelledTexts:
 
 def stratified_split(
     data: LabelledTexts, fraction: float, rng: random.Random
-) -> tuple[LabelledTexts, Optional[LabelledTexts]]:
+) -> tuple[LabelledTexts, LabelledTexts | None]:
     """Hold out `fraction` of every class; classes too small to spare one keep all."""
     by_label: dict[int, list[int]] = defaultdict(list)
     for index, label in enumerate(data.labels):
@@ -99,16 +99,6 @@ def batches(
     ]
 
 
-def _paired_batches(
-    intent_batches: list, sentiment_batches: list
-) -> Iterator[tuple[tuple, Optional[tuple]]]:
-    """One step per intent batch; the sentiment data is cycled alongside it."""
-    if not sentiment_batches:
-        yield from ((batch, None) for batch in intent_batches)
-        return
-    yield from zip(intent_batches, cycle(sentiment_batches))
-
-
 @torch.inference_mode()
 def accuracy(
     model: IntentSentimentModel, data: LabelledTexts, head: str, batch_size: int = 64
@@ -135,13 +125,46 @@ def _linear_schedule(total_steps: int, warmup_steps: int):
     return factor
 
 
+class EarlyStopping:
+    """Remembers the best validation epoch and says when to give up waiting."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best_score = -1.0
+        self.best_state: dict | None = None
+        self.epochs_without_improvement = 0
+
+    def should_stop(self, score: float, model: nn.Module) -> bool:
+        if score > self.best_score:
+            self.best_score = score
+            self.best_state = copy.deepcopy(model.state_dict())
+            self.epochs_without_improvement = 0
+            return False
+        self.epochs_without_improvement += 1
+        return self.epochs_without_improvement >= self.patience
+
+    def restore_best(self, model: nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def _over_budget(elapsed_seconds: float, settings: TrainingSettings) -> bool:
+    """Stop after the epoch that crossed the wall-clock budget, if one is set."""
+    if settings.max_train_minutes is None:
+        return False
+    if elapsed_seconds < settings.max_train_minutes * 60:
+        return False
+    logger.info(f"training time budget of {settings.max_train_minutes} min reached")
+    return True
+
+
 def fine_tune(
     model: IntentSentimentModel,
     intents: LabelledTexts,
-    sentiments: Optional[LabelledTexts],
+    sentiments: LabelledTexts | None,
     settings: TrainingSettings,
 ) -> IntentSentimentModel:
-    """Train both heads and the encoder; return the model at its best validation epoch."""
+    """Train both heads and the encoder; return the best validation epoch's model."""
     rng = random.Random(settings.random_seed)
     torch.manual_seed(settings.random_seed)
 
@@ -170,15 +193,24 @@ def fine_tune(
         else None
     )
 
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    if settings.freeze_embeddings:
+        # Half of MiniLM's weights are the word-embedding table; updating it costs
+        # more time per step than the six transformer layers and gains little.
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    head_params = [
+        p for n, p in model.named_parameters() if not n.startswith("encoder.")
+    ]
     optimizer = torch.optim.AdamW(
         [
-            {"params": model.encoder.parameters(), "lr": settings.learning_rate},
+            {"params": encoder_params, "lr": settings.learning_rate},
             {"params": head_params, "lr": settings.head_learning_rate},
         ],
         weight_decay=settings.weight_decay,
     )
     steps_per_epoch = math.ceil(len(intent_train) / settings.batch_size)
+    if sentiment_train:
+        steps_per_epoch += math.ceil(len(sentiment_train) / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -187,59 +219,51 @@ def fine_tune(
         ),
     )
 
-    best_score = -1.0
-    best_state: Optional[dict] = None
-    epochs_without_improvement = 0
+    training_started = time.perf_counter()
+    stopper = EarlyStopping(settings.early_stopping_patience)
     for epoch in range(1, settings.epochs + 1):
-        started = time.perf_counter()
         model.train()
-        intent_batches = batches(intent_train, settings.batch_size, rng)
-        sentiment_batches = (
-            batches(sentiment_train, settings.batch_size, rng) if sentiment_train else []
-        )
+        # Both tasks' batches, shuffled together: each step trains one head (and the
+        # shared encoder), so an epoch costs one pass over each data set.
+        steps = [("intent", b) for b in batches(intent_train, settings.batch_size, rng)]
+        if sentiment_train:
+            steps += [
+                ("sentiment", b)
+                for b in batches(sentiment_train, settings.batch_size, rng)
+            ]
+        rng.shuffle(steps)
         total_loss = 0.0
-        for (texts, labels), sentiment_batch in _paired_batches(
-            intent_batches, sentiment_batches
-        ):
-            intent_logits, _ = model(model.tokenize(texts))
-            loss = intent_loss(intent_logits, labels.to(device))
-            if sentiment_batch is not None:
-                s_texts, s_labels = sentiment_batch
-                _, sentiment_logits = model(model.tokenize(s_texts))
-                loss = loss + sentiment_loss(sentiment_logits, s_labels.to(device))
+        for task, (texts, labels) in steps:
+            intent_logits, sentiment_logits = model(model.tokenize(texts))
+            if task == "intent":
+                loss = intent_loss(intent_logits, labels.to(device))
+            else:
+                loss = sentiment_loss(sentiment_logits, labels.to(device))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
             total_loss += loss.item()
+        mean_loss = total_loss / len(steps)
+        elapsed = time.perf_counter() - training_started
 
         if intent_valid is None:
-            logger.info(
-                f"epoch {epoch}: loss {total_loss / len(intent_batches):.4f} "
-                f"({time.perf_counter() - started:.1f}s, no validation split)"
-            )
-            continue
-
-        scores = [accuracy(model, intent_valid, "intent")]
-        if sentiment_valid:
-            scores.append(accuracy(model, sentiment_valid, "sentiment"))
-        score = sum(scores) / len(scores)
-        logger.info(
-            f"epoch {epoch}: loss {total_loss / len(intent_batches):.4f}, "
-            f"validation accuracy {scores} ({time.perf_counter() - started:.1f}s)"
-        )
-        if score > best_score:
-            best_score = score
-            best_state = copy.deepcopy(model.state_dict())
-            epochs_without_improvement = 0
+            logger.info(f"epoch {epoch}: loss {mean_loss:.4f} ({elapsed:.0f}s in all)")
         else:
-            epochs_without_improvement += 1
-            if epochs_without_improvement >= settings.early_stopping_patience:
+            scores = [accuracy(model, intent_valid, "intent")]
+            if sentiment_valid:
+                scores.append(accuracy(model, sentiment_valid, "sentiment"))
+            logger.info(
+                f"epoch {epoch}: loss {mean_loss:.4f}, validation accuracy "
+                f"{[round(s, 4) for s in scores]} ({elapsed:.0f}s in all)"
+            )
+            if stopper.should_stop(sum(scores) / len(scores), model):
                 logger.info(f"early stopping after epoch {epoch}")
                 break
+        if _over_budget(elapsed, settings):
+            break
 
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    stopper.restore_best(model)
     model.eval()
     return model

@@ -169,7 +169,9 @@ def test_messages_without_text_are_handled(trained) -> None:
 
 def test_without_sentiment_data_there_is_no_sentiment(tmp_path) -> None:
     storage, resource = train_component(
-        tmp_path, {**TINY_CONFIG, "epochs": 1}, training_data({"a": GREETINGS, "b": ORDERS})
+        tmp_path,
+        {**TINY_CONFIG, "epochs": 1},
+        training_data({"a": GREETINGS, "b": ORDERS}),
     )
     component = load_component(storage, resource, {})
     message = parse(component, "hello")
@@ -180,8 +182,10 @@ def test_without_sentiment_data_there_is_no_sentiment(tmp_path) -> None:
 
 def test_many_intents_and_class_imbalance(tmp_path) -> None:
     """150 intents, one of them with 20 times the examples of the others."""
-    intents = {f"intent_{i:03d}": [f"request number {i} variant {j}" for j in range(2)]
-               for i in range(150)}
+    intents = {
+        f"intent_{i:03d}": [f"request number {i} variant {j}" for j in range(2)]
+        for i in range(150)
+    }
     intents["intent_000"] = [f"big class example {j}" for j in range(40)]
     storage, resource = train_component(
         tmp_path, {**TINY_CONFIG, "epochs": 1, "batch_size": 32}, training_data(intents)
@@ -210,10 +214,14 @@ def test_archive_is_self_contained(tmp_path) -> None:
     shutil.copytree(default_base_model(), base_copy)
     data = training_data({"greet": GREETINGS, "order": ORDERS})
     storage, resource = train_component(
-        tmp_path / "storage", {**TINY_CONFIG, "epochs": 1, "model_name_or_path": str(base_copy)}, data
+        tmp_path / "storage",
+        {**TINY_CONFIG, "epochs": 1, "model_name_or_path": str(base_copy)},
+        data,
     )
     shutil.rmtree(base_copy)
-    component = load_component(storage, resource, {"model_name_or_path": str(base_copy)})
+    component = load_component(
+        storage, resource, {"model_name_or_path": str(base_copy)}
+    )
     assert parse(component, "hello").get("intent")["name"] in {"greet", "order"}
 
 
@@ -222,7 +230,8 @@ def test_quantized_model_agrees_with_full_precision(trained) -> None:
     full = load_component(storage, resource, config)
     quantized = load_component(storage, resource, {**config, "quantize": True})
     confident = [
-        text for text in GREETINGS + ORDERS
+        text
+        for text in GREETINGS + ORDERS
         if parse(full, text).get("intent")["confidence"] > 0.8
     ]
     assert confident, "the tiny model should be sure of some of its training texts"
@@ -240,7 +249,10 @@ def test_fingerprint_follows_sentiment_file_content(tmp_path) -> None:
     assert BertIntentSentimentClassifier.fingerprint_addon(config) == before
     write_sentiment_csv(path, SENTIMENT_ROWS + [("lovely", "positive")])
     assert BertIntentSentimentClassifier.fingerprint_addon(config) != before
-    assert BertIntentSentimentClassifier.fingerprint_addon({"sentiment_data": None}) is None
+    assert (
+        BertIntentSentimentClassifier.fingerprint_addon({"sentiment_data": None})
+        is None
+    )
 
 
 def test_bad_sentiment_label_is_reported(tmp_path) -> None:

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Start the action server in the background, chat in `rasa shell`, and stop the
+# action server again when the shell ends (Ctrl-C or /stop).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${1:-models/assistant.tar.gz}
+port=${ACTION_SERVER_PORT:-5055}
+mkdir -p var/log
+
+.venv/bin/rasa run actions --port "$port" >var/log/action-server.log 2>&1 &
+actions_pid=$!
+trap 'kill "$actions_pid" 2>/dev/null; wait "$actions_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 120); do
+  if curl -fsS "http://localhost:$port/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$actions_pid" 2>/dev/null; then
+    echo "The action server did not start; see var/log/action-server.log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
+echo "Chat with the assistant below. Type /stop to end."
+.venv/bin/rasa shell --model "$model" --endpoints endpoints.yml
