@@ -22,6 +22,9 @@ from components.encoder_model import IntentSentimentModel
 
 logger = logging.getLogger(__name__)
 
+# Batches per length-sorting window in `batches`.
+BUCKET_BATCHES = 20
+
 
 @dataclass(frozen=True)
 class TrainingSettings:
@@ -88,15 +91,28 @@ def balanced_class_weights(labels: list[int], n_classes: int) -> torch.Tensor:
 def batches(
     data: LabelledTexts, batch_size: int, rng: random.Random
 ) -> list[tuple[list[str], torch.Tensor]]:
+    """Shuffled batches of texts of similar length, so little time goes to padding.
+
+    Texts are shuffled, sorted by length within windows of BUCKET_BATCHES batches, cut
+    into batches, and the batches shuffled again: random, but rarely a one-word text
+    padded to the length of a rant.
+    """
     order = list(range(len(data)))
     rng.shuffle(order)
-    return [
+    window = batch_size * BUCKET_BATCHES
+    for start in range(0, len(order), window):
+        order[start : start + window] = sorted(
+            order[start : start + window], key=lambda i: len(data.texts[i])
+        )
+    result = [
         (
             [data.texts[i] for i in order[start : start + batch_size]],
             torch.tensor([data.labels[i] for i in order[start : start + batch_size]]),
         )
         for start in range(0, len(order), batch_size)
     ]
+    rng.shuffle(result)
+    return result
 
 
 @torch.inference_mode()
