@@ -1,0 +1,87 @@
+"""Account tasks for a verified customer: balance, transactions, list of orders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.account_form import ACCOUNT_TASK, VERIFIED_CUSTOMER
+from actions.database import apologise_if_database_down, in_transaction
+from actions.db.repository import get_account, list_orders, recent_transactions
+from actions.formatting import Reply, account_label, money, order_line, transaction_line
+from actions.verification import VERIFICATION_LOCKED
+
+RECENT_TRANSACTIONS = 5
+
+
+def _balance(session: Session, customer_id: int) -> Reply:
+    account = get_account(session, customer_id)
+    if account is None:
+        return Reply("utter_no_account")
+    return Reply(
+        "utter_balance",
+        {
+            "account": account_label(account.number),
+            "balance": money(account.balance, account.currency),
+        },
+    )
+
+
+def _transactions(session: Session, customer_id: int) -> Reply:
+    account = get_account(session, customer_id)
+    if account is None:
+        return Reply("utter_no_account")
+    transactions = recent_transactions(session, account.id, limit=RECENT_TRANSACTIONS)
+    values = {"account": account_label(account.number)}
+    if not transactions:
+        return Reply("utter_no_transactions", values)
+    lines = "\n".join(transaction_line(item, account.currency) for item in transactions)
+    return Reply("utter_recent_transactions", {**values, "transactions": lines})
+
+
+def _orders(session: Session, customer_id: int) -> Reply:
+    orders = list_orders(session, customer_id)
+    if not orders:
+        return Reply("utter_no_orders")
+    return Reply(
+        "utter_list_orders",
+        {"orders": "\n".join(order_line(order) for order in orders)},
+    )
+
+
+TASKS: dict[str, Callable[[Session, int], Reply]] = {
+    "balance": _balance,
+    "transactions": _transactions,
+    "orders": _orders,
+}
+
+
+class ActionAccountFollowup(Action):
+    """Runs after ``account_form``: answers ``account_task`` for the verified one."""
+
+    def name(self) -> str:
+        return "action_account_followup"
+
+    @apologise_if_database_down()
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        task = tracker.get_slot(ACCOUNT_TASK)
+        customer_id = tracker.get_slot(VERIFIED_CUSTOMER)
+        # Locked, or the form ended early and already said why: nothing to add.
+        if (
+            tracker.get_slot(VERIFICATION_LOCKED)
+            or task not in TASKS
+            or customer_id is None
+        ):
+            return []
+        reply = await in_transaction(
+            lambda session: TASKS[task](session, int(customer_id))
+        )
+        dispatcher.utter_message(response=reply.response, **reply.values)
+        return []

@@ -1,0 +1,30 @@
+"""Keep secrets out of what we store or show: passcodes and payment card numbers."""
+
+from __future__ import annotations
+
+import re
+
+PASSCODE_MASK = "****"
+
+# 13-19 digits, optionally grouped by spaces or dashes (how people type card numbers).
+_CARD_NUMBER = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# "my pin is 1234", "passcode: 0420": a secret typed outside the passcode question.
+_NAMED_SECRET = re.compile(
+    r"\b(pin|passcode|pass code|password|security code|code)(\s*(?:is|:)?\s*)\d{4,8}\b",
+    re.IGNORECASE,
+)
+
+
+def _card_placeholder(match: re.Match[str]) -> str:
+    last_four = re.sub(r"\D", "", match.group())[-4:]
+    return f"[card ending {last_four}]"
+
+
+def mask_card_numbers(text: str) -> str:
+    """Replace card numbers by ``[card ending 1234]``; the last four help an agent."""
+    return _CARD_NUMBER.sub(_card_placeholder, text)
+
+
+def mask_secrets(text: str) -> str:
+    """Mask card numbers and passcodes that are named as such in free text."""
+    return _NAMED_SECRET.sub(rf"\1\2{PASSCODE_MASK}", mask_card_numbers(text))

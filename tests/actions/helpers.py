@@ -1,0 +1,113 @@
+"""Build trackers as Rasa sends them, and read back what an action said and set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.nlg.interpolator import interpolate_text
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from actions.db.models import AuditLog, Order, OrderStatus
+
+CONVERSATION_ID = "test-conversation"
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+
+
+def order_status(engine: Engine, number: str) -> OrderStatus:
+    with Session(engine, future=True) as session:
+        return session.scalars(select(Order.status).where(Order.number == number)).one()
+
+
+def audit_rows(engine: Engine, action: str) -> list[AuditLog]:
+    with Session(engine, future=True) as session:
+        return list(session.scalars(select(AuditLog).where(AuditLog.action == action)))
+
+
+def count(engine: Engine, model: type) -> int:
+    with Session(engine, future=True) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def make_tracker(
+    slots: dict[str, Any] | None = None,
+    intent: str = "inform",
+    text: str = "",
+    entities: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
+) -> Tracker:
+    """A tracker whose latest message is ``intent`` and whose slots are ``slots``."""
+    latest = {
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": entities or [],
+        "text": text,
+    }
+    return Tracker(
+        CONVERSATION_ID,
+        {"failed_verifications": 0.0, "verification_locked": False, **(slots or {})},
+        latest,
+        events
+        if events is not None
+        else [{"event": "user", "text": text, "parse_data": latest}],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
+
+
+def form_tracker(
+    form: str,
+    slots: dict[str, Any],
+    candidates: dict[str, Any],
+    requested_slot: str | None,
+    intent: str = "inform",
+) -> Tracker:
+    """A tracker as Rasa builds it to call ``validate_<form>``.
+
+    Rasa appends the form's ActionExecuted and then the slot candidates it
+    extracted from the latest message; the validator reads those as new values.
+    """
+    slot_events = [
+        {"event": "slot", "name": name, "value": value}
+        for name, value in candidates.items()
+    ]
+    tracker = make_tracker(
+        {**slots, **candidates, "requested_slot": requested_slot},
+        intent=intent,
+        active_loop=form,
+    )
+    tracker.events += [{"event": "action", "name": form}, *slot_events]
+    return tracker
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The final value each slot event in ``events`` sets."""
+    return {
+        event["name"]: event["value"]
+        for event in events
+        if event.get("event") == "slot"
+    }
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [message["response"] for message in dispatcher.messages]
+
+
+def rendered(dispatcher: CollectingDispatcher, domain: dict[str, Any]) -> list[str]:
+    """The texts customers would see, filled in as Rasa's NLG does."""
+    texts = []
+    for message in dispatcher.messages:
+        template = domain["responses"][message["response"]][0]["text"]
+        values = {
+            key: value for key, value in message.items() if isinstance(value, str)
+        }
+        text = interpolate_text(template, values)
+        assert "{" not in text, f"unfilled placeholder in {message['response']}: {text}"
+        texts.append(text)
+    return texts

@@ -1,0 +1,86 @@
+"""Shared test set-up: the ``e2e`` marker, and a trained model for tests needing one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = REPO_ROOT / "models"
+RASA = Path(sys.executable).with_name("rasa")
+# Same inputs as the Makefile's model target: any change makes the model stale.
+TRAINING_INPUT_PATTERNS = (
+    "config.yml",
+    "domain.yml",
+    "data/*.yml",
+    "data/sentiment.csv",
+    "components/*.py",
+)
+TRAINING_TIMEOUT_S = 3600
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "e2e: slow; needs a trained model and/or starts the Rasa and action servers",
+    )
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """Environment for Rasa subprocesses: no model downloads, repo importable."""
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": str(REPO_ROOT),
+        **extra,
+    }
+
+
+def _training_inputs() -> Iterable[Path]:
+    for pattern in TRAINING_INPUT_PATTERNS:
+        yield from REPO_ROOT.glob(pattern)
+
+
+def up_to_date_model() -> Path | None:
+    """The newest model in ``models/`` if it is newer than every training input."""
+    models = sorted(MODELS_DIR.glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
+    if not models:
+        return None
+    newest_input = max(path.stat().st_mtime for path in _training_inputs())
+    return models[-1] if models[-1].stat().st_mtime > newest_input else None
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """Path of a model trained on the current data, training one only if needed."""
+    model = up_to_date_model()
+    if model is not None:
+        return model
+    command = [
+        str(RASA),
+        "train",
+        "--fixed-model-name",
+        "assistant",
+        "--out",
+        str(MODELS_DIR),
+    ]
+    result = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=TRAINING_TIMEOUT_S,
+    )
+    model = up_to_date_model()
+    if result.returncode != 0 or model is None:
+        output = result.stdout[-4000:] + result.stderr[-4000:]
+        pytest.fail(f"rasa train failed ({result.returncode}):\n{output}")
+    return model
