@@ -121,8 +121,10 @@ class IntentSentimentModel(nn.Module):
 
     @torch.inference_mode()
     def predict(self, texts: list[str]) -> list[Prediction]:
-        """Probabilities for each text; callers guarantee the texts are strings."""
-        self.eval()
+        """Probabilities for each text; callers guarantee the texts are strings.
+
+        The model must be in eval mode (`load` and training leave it so).
+        """
         intent_logits, sentiment_logits = self(self.tokenize(texts))
         intent_probs = intent_logits.float().softmax(dim=-1).cpu().tolist()
         if sentiment_logits is None:
@@ -172,6 +174,29 @@ def _quiet_transformers() -> None:
     transformers_logging.disable_progress_bar()
 
 
-def quantize_for_cpu(model: IntentSentimentModel) -> IntentSentimentModel:
-    """Dynamic int8 quantisation of the linear layers: faster CPU inference."""
-    return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+INFERENCE_PRECISIONS = ("auto", "float32", "bfloat16", "int8")
+
+
+def for_inference(
+    model: IntentSentimentModel, precision: str, device: torch.device
+) -> IntentSentimentModel:
+    """The model in the precision it will answer with, on `device`.
+
+    `auto` uses bfloat16 where the CPU computes it natively (2-3x faster matrix
+    products, same predictions in our measurements) and float32 elsewhere; `int8`
+    is dynamic quantisation of the linear layers: smaller and fast, a little less
+    accurate. GPUs keep float32.
+    """
+    if device.type != "cpu":
+        return model.to(device)
+    if precision == "auto":
+        precision = (
+            "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+        )
+    if precision == "bfloat16":
+        return model.to(torch.bfloat16)
+    if precision == "int8":
+        return torch.ao.quantization.quantize_dynamic(
+            model, {nn.Linear}, dtype=torch.qint8
+        )
+    return model

@@ -31,11 +31,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.encoder_model import (
+    INFERENCE_PRECISIONS,
     IntentSentimentModel,
     LabelSpace,
     Prediction,
     default_base_model,
-    quantize_for_cpu,
+    for_inference,
 )
 from components.sentiment_data import (
     SENTIMENT_LABELS,
@@ -73,6 +74,7 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             "learning_rate": 5e-5,
             "head_learning_rate": 2e-3,
             "warmup_fraction": 0.1,
+            "label_smoothing": 0.1,
             "weight_decay": 0.01,
             "max_seq_length": 64,
             "validation_split": 0.1,
@@ -85,8 +87,9 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             "max_train_minutes": None,
             # Threads torch may use; None keeps torch's default (one per core).
             "num_threads": None,
-            # Dynamic int8 quantisation of the linear layers for CPU inference.
-            "quantize": False,
+            # CPU inference precision: auto (bfloat16 where the CPU has it natively,
+            # else float32), float32, bfloat16, or int8 (dynamic quantisation).
+            "inference_precision": "auto",
             # "auto" (GPU when present), "cpu" or "cuda".
             "device": "auto",
             "ranking_length": LABEL_RANKING_LENGTH,
@@ -107,6 +110,10 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         if config["device"] not in ("auto", "cpu", "cuda"):
             raise InvalidConfigException(
                 f"device must be 'auto', 'cpu' or 'cuda', not {config['device']!r}"
+            )
+        if config["inference_precision"] not in INFERENCE_PRECISIONS:
+            raise InvalidConfigException(
+                f"inference_precision must be one of {INFERENCE_PRECISIONS}"
             )
         for key in ("epochs", "batch_size", "max_seq_length"):
             if int(config[key]) < 1:
@@ -156,6 +163,7 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             learning_rate=float(c["learning_rate"]),
             head_learning_rate=float(c["head_learning_rate"]),
             warmup_fraction=float(c["warmup_fraction"]),
+            label_smoothing=float(c["label_smoothing"]),
             weight_decay=float(c["weight_decay"]),
             validation_split=float(c["validation_split"]),
             early_stopping_patience=int(c["early_stopping_patience"]),
@@ -230,10 +238,11 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
                 f"{component._name}: no trained model found; predicting nothing."
             )
             return component
-        device = component._device()
-        if component.component_config["quantize"] and device.type == "cpu":
-            model = quantize_for_cpu(model)
-        component.model = model.to(device)
+        component.model = for_inference(
+            model,
+            component.component_config["inference_precision"],
+            component._device(),
+        )
         component.model.predict(["warm up"])
         return component
 

@@ -41,6 +41,7 @@ class TrainingSettings:
     random_seed: int
     freeze_embeddings: bool
     max_train_minutes: float | None
+    label_smoothing: float
 
 
 @dataclass
@@ -194,10 +195,13 @@ def fine_tune(
     )
 
     device = model.device
+    # Label smoothing keeps confidences honest, so FallbackClassifier's threshold
+    # catches messages the model has not really understood.
     intent_loss = nn.CrossEntropyLoss(
         weight=balanced_class_weights(
             intent_train.labels, len(model.labels.intents)
-        ).to(device)
+        ).to(device),
+        label_smoothing=settings.label_smoothing,
     )
     sentiment_loss = (
         nn.CrossEntropyLoss(

@@ -10,6 +10,7 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -225,10 +226,15 @@ def test_archive_is_self_contained(tmp_path) -> None:
     assert parse(component, "hello").get("intent")["name"] in {"greet", "order"}
 
 
-def test_quantized_model_agrees_with_full_precision(trained) -> None:
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_reduced_precision_agrees_with_float32(trained, precision: str) -> None:
     storage, resource, config = trained
-    full = load_component(storage, resource, config)
-    quantized = load_component(storage, resource, {**config, "quantize": True})
+    full = load_component(
+        storage, resource, {**config, "inference_precision": "float32"}
+    )
+    reduced = load_component(
+        storage, resource, {**config, "inference_precision": precision}
+    )
     confident = [
         text
         for text in GREETINGS + ORDERS
@@ -238,7 +244,16 @@ def test_quantized_model_agrees_with_full_precision(trained) -> None:
     for text in confident:
         assert (
             parse(full, text).get("intent")["name"]
-            == parse(quantized, text).get("intent")["name"]
+            == parse(reduced, text).get("intent")["name"]
+        )
+
+
+def test_unknown_precision_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(InvalidConfigException, match="inference_precision"):
+        train_component(
+            tmp_path,
+            {**TINY_CONFIG, "inference_precision": "float8"},
+            training_data({"greet": GREETINGS, "order": ORDERS}),
         )
 
 
