@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rasa.utils.log_utils import configure_structlog
 from sklearn.metrics import accuracy_score, f1_score
 
 from components.sentiment_data import read_sentiment_csv
@@ -161,6 +163,7 @@ def main() -> None:
     )
     parser.add_argument("--output", type=Path, default=ROOT / "results/bench.json")
     args = parser.parse_args()
+    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level
 
     texts, gold = load_test_examples(args.test)
     sentiment_rows = read_sentiment_csv(args.sentiment_test)
