@@ -226,14 +226,23 @@ def test_archive_is_self_contained(tmp_path) -> None:
     assert parse(component, "hello").get("intent")["name"] in {"greet", "order"}
 
 
-@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
-def test_reduced_precision_agrees_with_float32(trained, precision: str) -> None:
+@pytest.mark.parametrize(
+    "precision, trace",
+    [("float32", True), ("bfloat16", False), ("bfloat16", True), ("int8", False)],
+)
+def test_inference_forms_agree_with_eager_float32(
+    trained, precision: str, trace: bool
+) -> None:
     storage, resource, config = trained
     full = load_component(
-        storage, resource, {**config, "inference_precision": "float32"}
+        storage,
+        resource,
+        {**config, "inference_precision": "float32", "jit_trace": False},
     )
     reduced = load_component(
-        storage, resource, {**config, "inference_precision": precision}
+        storage,
+        resource,
+        {**config, "inference_precision": precision, "jit_trace": trace},
     )
     confident = [
         text
@@ -245,6 +254,22 @@ def test_reduced_precision_agrees_with_float32(trained, precision: str) -> None:
         assert (
             parse(full, text).get("intent")["name"]
             == parse(reduced, text).get("intent")["name"]
+        )
+
+
+def test_traced_encoder_matches_eager_on_padded_batches(trained) -> None:
+    """Batches of different lengths and sizes than the one the trace recorded."""
+    storage, resource, config = trained
+    settings = {**config, "inference_precision": "float32"}
+    eager = load_component(storage, resource, {**settings, "jit_trace": False}).model
+    traced = load_component(storage, resource, {**settings, "jit_trace": True}).model
+    texts = ["hi", "where is my order ORD-1001 it was due last week", "ok", "x" * 300]
+    for expected, actual in zip(eager.predict(texts), traced.predict(texts)):
+        assert actual.intent_probabilities == pytest.approx(
+            expected.intent_probabilities, abs=1e-4
+        )
+        assert actual.sentiment_probabilities == pytest.approx(
+            expected.sentiment_probabilities, abs=1e-4
         )
 
 
