@@ -82,8 +82,8 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             "random_seed": 42,
             # Keep the word-embedding table fixed: much faster steps on a CPU.
             "freeze_embeddings": True,
-            # Wall-clock budget: no new epoch starts after it (None = no budget).
-            # Results are reproducible only while the budget is not reached.
+            # Wall-clock budget: no epoch starts that would end past it (None = no
+            # budget). Results are reproducible only while the budget is not hit.
             "max_train_minutes": None,
             # Threads torch may use; None keeps torch's default (one per core).
             "num_threads": None,

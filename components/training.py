@@ -165,13 +165,15 @@ class EarlyStopping:
             model.load_state_dict(self.best_state)
 
 
-def _over_budget(elapsed_seconds: float, settings: TrainingSettings) -> bool:
-    """Stop after the epoch that crossed the wall-clock budget, if one is set."""
-    if settings.max_train_minutes is None:
+def _no_time_for_another_epoch(
+    elapsed: float, epochs_done: int, budget: float | None
+) -> bool:
+    """True when one more epoch of average length would end past the budget."""
+    if budget is None:
         return False
-    if elapsed_seconds < settings.max_train_minutes * 60:
+    if elapsed + elapsed / epochs_done <= budget * 60:
         return False
-    logger.info(f"training time budget of {settings.max_train_minutes} min reached")
+    logger.info(f"stopping: another epoch would exceed the {budget} min budget")
     return True
 
 
@@ -281,7 +283,7 @@ def fine_tune(
             if stopper.should_stop(sum(scores) / len(scores), model):
                 logger.info(f"early stopping after epoch {epoch}")
                 break
-        if _over_budget(elapsed, settings):
+        if _no_time_for_another_epoch(elapsed, epoch, settings.max_train_minutes):
             break
 
     stopper.restore_best(model)

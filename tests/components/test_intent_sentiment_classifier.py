@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
 from pathlib import Path
 
@@ -271,6 +272,17 @@ def test_traced_encoder_matches_eager_on_padded_batches(trained) -> None:
         assert actual.sentiment_probabilities == pytest.approx(
             expected.sentiment_probabilities, abs=1e-4
         )
+
+
+def test_time_budget_stops_training_early(tmp_path, caplog) -> None:
+    data = training_data({"greet": GREETINGS, "order": ORDERS})
+    with caplog.at_level(logging.INFO, logger="components.training"):
+        train_component(
+            tmp_path, {**TINY_CONFIG, "epochs": 5, "max_train_minutes": 1e-6}, data
+        )
+    assert "epoch 1:" in caplog.text
+    assert "epoch 2:" not in caplog.text
+    assert "would exceed" in caplog.text
 
 
 def test_unknown_precision_is_a_config_error(tmp_path) -> None:
