@@ -195,9 +195,12 @@ class TracedEncoder(nn.Module):
         self.config = encoder.config
         # The tracer warns about shape checks it turns into constants; for a
         # bidirectional encoder they are constant, and the tests compare the
-        # trace with eager mode on other batch sizes and lengths.
+        # trace with eager mode on other batch sizes and lengths. torch also
+        # announces that jit is deprecated: it still works in the pinned torch,
+        # and that notice means nothing to someone chatting in rasa shell.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             self.traced = torch.jit.trace(
                 encoder.eval(),
                 (example["input_ids"], example["attention_mask"]),
