@@ -48,7 +48,7 @@ from components.training import LabelledTexts, TrainingSettings, fine_tune
 logger = logging.getLogger(__name__)
 
 SENTIMENT = "sentiment"
-# Generous upper bound of characters per word piece, used to cut giant inputs early.
+# Generous characters-per-word-piece allowance, used to cut giant inputs early.
 CHARACTERS_PER_TOKEN = 20
 
 
@@ -129,14 +129,13 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-        model: IntentSentimentModel | None = None,
     ) -> None:
         self.component_config = {**self.get_default_config(), **config}
         self.validate_config(self.component_config)
         self._model_storage = model_storage
         self._resource = resource
         self._name = execution_context.node_name
-        self.model = model
+        self.model: IntentSentimentModel | None = None
         threads = self.component_config["num_threads"]
         if threads:
             torch.set_num_threads(int(threads))
@@ -291,8 +290,9 @@ def _clean_text(text: Any, max_seq_length: int) -> str:
     """Whatever arrives (None, control characters, megabytes) becomes a safe string.
 
     The tokenizer truncates to max_seq_length tokens, but tokenising a huge string
-    first costs time; no token is shorter than one character, so cutting at
-    CHARACTERS_PER_TOKEN times the token budget loses nothing the model would see.
+    first costs time. English word pieces average about four characters, so
+    CHARACTERS_PER_TOKEN times the token budget keeps all the text the model could
+    see in ordinary language and drops only the tail of giant inputs.
     """
     if not isinstance(text, str):
         text = "" if text is None else str(text)
