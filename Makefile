@@ -4,6 +4,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/assistant.tar.gz
+WEB_DEPS := web/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Nothing may fetch weights at run time; quieter TensorFlow logs.
 export HF_HUB_OFFLINE := 1
@@ -14,7 +17,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \
 	$(wildcard components/*.py)
 
-.PHONY: run test setup train seed serve-actions bench lint format clean
+.PHONY: run test setup train seed serve serve-actions bench lint format clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
@@ -22,10 +25,20 @@ run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 test: setup  ## Run the whole test suite from nothing
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed-from-lock
+setup: $(VENV)/.installed-from-lock $(WEB_DEPS) $(CHROMIUM)
 
 $(VENV)/.installed-from-lock: requirements.lock
 	scripts/setup.sh
+
+# The chat widget's socket.io client, from npm (web/package-lock.json).
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+
+# Debian's Chromium for the browser test; never a browser downloaded by a test tool.
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium fonts-dejavu-core
 
 train: setup $(MODEL)  ## Train the model if data, config or components changed
 
@@ -34,6 +47,9 @@ $(MODEL): $(TRAINING_INPUTS) | setup
 
 seed: setup  ## Create the database schema and load the demo data (idempotent)
 	$(BIN)/python -m actions.db init
+
+serve: setup $(MODEL) seed  ## Serve every channel and the web page; Ctrl-C stops it
+	scripts/serve.sh $(MODEL)
 
 serve-actions: setup seed  ## Run only the action server
 	$(BIN)/rasa run actions --port 5055
@@ -49,3 +65,18 @@ format: setup
 
 clean:
 	rm -rf models var results .pytest_cache
+
+# Hand-over tickets for agents (python -m actions.agent; see README "Upset
+# customers, a person, and ratings"). release needs Rasa's HTTP API: make serve
+# with RASA_API_TOKEN set, and the same RASA_API_TOKEN (and RASA_URL) here.
+.PHONY: tickets release retry-deliveries
+
+tickets: setup  ## List open hand-over tickets with transcript and sentiment
+	$(BIN)/python -m actions.agent list
+
+release: setup  ## Give a conversation back to the assistant: make release TICKET=TCK-...
+	@test -n "$(TICKET)" || { echo "usage: make release TICKET=TCK-XXXXXX" >&2; exit 2; }
+	$(BIN)/python -m actions.agent release "$(TICKET)"
+
+retry-deliveries: setup  ## Re-send tickets $HANDOFF_WEBHOOK_URL has not accepted yet
+	$(BIN)/python -m actions.agent retry-deliveries

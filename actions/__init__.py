@@ -2,7 +2,11 @@
 
 One module per job: ``order_form``/``orders`` (order tasks), ``account_form``/
 ``accounts`` (account tasks), ``verification`` (checks and the 3-strikes lock shared
-by both forms), ``detours`` (FAQ, small talk, fallback), ``handoff`` (tickets for
-people), ``formatting`` and ``privacy`` (text for customers and agents),
-``database`` (sessions and the outage apology). SQL lives in ``actions.db``.
+by both forms), ``detours`` (FAQ, small talk), ``empathy`` (each message: an
+acknowledgement when upset, and noticing when a person is needed), ``escalation``
+(when and why a person is needed), ``handoff`` (tickets for people, and the pause
+while they have the conversation), ``ticket_delivery`` (tickets to a help desk's
+webhook), ``satisfaction`` (1-5 ratings), ``formatting`` and ``privacy`` (text for
+customers and agents), ``database`` (sessions and the outage apology). SQL lives in
+``actions.db``. Agents use ``python -m actions.agent`` (``agent``, ``rasa_api``).
 """

@@ -14,7 +14,8 @@ from actions.account_form import ACCOUNT_TASK, VERIFIED_CUSTOMER
 from actions.database import apologise_if_database_down, in_transaction
 from actions.db.repository import get_account, list_orders, recent_transactions
 from actions.formatting import Reply, account_label, money, order_line, transaction_line
-from actions.verification import VERIFICATION_LOCKED
+from actions.handoff import ActionHandoff
+from actions.verification import VERIFICATION_LOCKED, locked_just_now
 
 RECENT_TRANSACTIONS = 5
 
@@ -62,7 +63,10 @@ TASKS: dict[str, Callable[[Session, int], Reply]] = {
 
 
 class ActionAccountFollowup(Action):
-    """Runs after ``account_form``: answers ``account_task`` for the verified one."""
+    """Runs after ``account_form``: answers ``account_task`` for the verified one.
+
+    If the form just locked verification, a person takes over instead.
+    """
 
     def name(self) -> str:
         return "action_account_followup"
@@ -71,6 +75,8 @@ class ActionAccountFollowup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if locked_just_now(tracker):
+            return await ActionHandoff().run(dispatcher, tracker, domain)
         task = tracker.get_slot(ACCOUNT_TASK)
         customer_id = tracker.get_slot(VERIFIED_CUSTOMER)
         # Locked, or the form ended early and already said why: nothing to add.

@@ -1,7 +1,9 @@
-"""Answers that do not change the task at hand: FAQ, small talk, and not understanding.
+"""Answers that do not change the task at hand: FAQ and small talk.
 
-Rules run these both outside and inside forms, so a question in the middle of
-a form is answered and the form then asks its question again.
+Rules run this both outside and inside forms, so a question in the middle of
+a form is answered and the form then asks its question again. (A message not
+understood gets ``utter_ask_rephrase``; a second one in a row calls a person,
+see ``actions.escalation``.)
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.db.repository import return_window_days
-from actions.history import latest_intent, trailing_fallbacks, user_turns
+from actions.history import latest_intent
 
 DETOUR_INTENTS = frozenset(
     {
@@ -28,8 +30,6 @@ DETOUR_INTENTS = frozenset(
         "out_of_scope",
     }
 )
-# From this many misunderstood messages in a row, offer a person instead.
-FALLBACKS_BEFORE_HUMAN = 2
 
 
 class ActionRespondToDetour(Action):
@@ -47,20 +47,4 @@ class ActionRespondToDetour(Action):
         dispatcher.utter_message(
             response=response, return_window_days=str(return_window_days())
         )
-        return []
-
-
-class ActionHandleFallback(Action):
-    """Low NLU confidence: ask to rephrase once, then offer a person."""
-
-    def name(self) -> str:
-        return "action_handle_fallback"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        if trailing_fallbacks(user_turns(tracker.events)) >= FALLBACKS_BEFORE_HUMAN:
-            dispatcher.utter_message(response="utter_offer_human")
-        else:
-            dispatcher.utter_message(response="utter_ask_rephrase")
         return []

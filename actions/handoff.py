@@ -1,21 +1,43 @@
-"""Hand the conversation to a person: open a support ticket with what they need.
+"""Hand the conversation to a person: open a support ticket, then stay quiet.
 
 The ticket carries the reason, the customer (if verified), the sentiment of each
-message and a transcript in which passcodes and card numbers are masked.
+message and a transcript in which passcodes and card numbers are masked. The
+conversation is then paused: Rasa records what the customer writes but the
+assistant answers nothing until an agent releases it (``python -m actions.agent``),
+even across a new session or ``/restart``, which would otherwise lift the pause.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import (
+    ActionExecuted,
+    ConversationPaused,
+    EventType,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account_form import VERIFIED_CUSTOMER
-from actions.database import apologise_if_database_down, in_transaction
-from actions.db.repository import create_ticket
+from actions.database import (
+    DATABASE_ERRORS,
+    apologise_if_database_down,
+    in_transaction,
+)
+from actions.db.repository import create_ticket, has_open_ticket
+from actions.escalation import (
+    ASKED_FOR_PERSON,
+    HANDOFF_REASON,
+    LOCKED_OUT,
+    NOT_UNDERSTOOD,
+    REASONS,
+)
 from actions.history import (
     Event,
     current_session,
@@ -25,9 +47,13 @@ from actions.history import (
     user_turns,
 )
 from actions.privacy import PASSCODE_MASK, mask_secrets
+from actions.ticket_delivery import deliver_in_background, webhook_url
 from actions.verification import VERIFICATION_LOCKED
 
+logger = logging.getLogger(__name__)
+
 REQUEST_HUMAN = "/request_human"
+ACTION_LISTEN = "action_listen"
 
 
 def transcript(events: list[Event]) -> str:
@@ -69,16 +95,33 @@ def sentiment_trail(events: list[Event]) -> list[dict[str, Any]]:
 
 def handoff_reason(tracker: Tracker, events: list[Event]) -> str:
     """Why a person is needed, in a few words for the agent picking the ticket up."""
+    noticed = tracker.get_slot(HANDOFF_REASON)
+    if noticed in REASONS:
+        return REASONS[noticed]
     if tracker.get_slot(VERIFICATION_LOCKED):
-        return "verification locked after repeated failed attempts"
+        return LOCKED_OUT
     earlier_turns = user_turns(events)[:-1]
     if trailing_fallbacks(earlier_turns):
-        return "the assistant did not understand the customer"
-    return "customer asked for a person"
+        return REASONS[NOT_UNDERSTOOD]
+    return ASKED_FOR_PERSON
+
+
+def paused_events() -> list[EventType]:
+    """Pause the conversation, as if listening, for when an agent resumes it.
+
+    While paused Rasa predicts nothing, not even ``action_listen``; recording it
+    here means the first message after the release starts a normal turn.
+    """
+    return [ConversationPaused(), ActionExecuted(ACTION_LISTEN)]
 
 
 class ActionHandoff(Action):
-    """Open a ticket for a human agent and tell the customer its number."""
+    """Open a ticket for a human agent, tell the customer its number, go quiet.
+
+    The ticket is committed before the help desk's webhook is tried, in the
+    background, so the customer is answered at once and the ticket is never
+    lost to a failed delivery.
+    """
 
     def name(self) -> str:
         return "action_handoff"
@@ -89,6 +132,7 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         events = current_session(tracker.events)
         customer_id = tracker.get_slot(VERIFIED_CUSTOMER)
+        url = webhook_url()
         ticket_number = await in_transaction(
             lambda session: create_ticket(
                 session,
@@ -97,10 +141,13 @@ class ActionHandoff(Action):
                 transcript=transcript(events),
                 sentiment_trail=sentiment_trail(events),
                 customer_id=int(customer_id) if customer_id is not None else None,
+                deliver=url is not None,
             )
         )
+        if url is not None:
+            deliver_in_background(ticket_number, url)
         dispatcher.utter_message(response="utter_handoff", ticket_number=ticket_number)
-        return []
+        return [SlotSet(HANDOFF_REASON, None), *paused_events()]
 
 
 class ActionAnswerYesNo(Action):
@@ -121,3 +168,53 @@ class ActionAnswerYesNo(Action):
             return await ActionHandoff().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_anything_else")
         return []
+
+
+async def with_person(conversation_id: str) -> bool:
+    """Whether the conversation has an open ticket; without a database, say no."""
+    try:
+        return await in_transaction(
+            lambda session: has_open_ticket(session, conversation_id)
+        )
+    except DATABASE_ERRORS as error:
+        logger.warning(
+            "open ticket check: database unreachable (%s)", type(error.orig).__name__
+        )
+        return False
+
+
+class ActionSessionStart(Action):
+    """Start a session, still paused while the conversation has an open ticket.
+
+    Rasa lifts a pause whenever a session starts (e.g. after an idle hour),
+    which would let the assistant talk over the agent. Otherwise it does what
+    Rasa's own does with ``carry_over_slots_to_new_session: false`` (domain.yml).
+    """
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if await with_person(tracker.sender_id):
+            return [SessionStarted(), *paused_events()]
+        return [SessionStarted(), ActionExecuted(ACTION_LISTEN)]
+
+
+class ActionRestart(Action):
+    """``/restart``: start over, still paused while the conversation has an open ticket.
+
+    Rasa handles ``/restart`` even in a paused conversation and the restart lifts
+    the pause, which would let the assistant talk over the agent.
+    """
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if await with_person(tracker.sender_id):
+            return [Restarted(), *paused_events()]
+        return [Restarted()]

@@ -7,6 +7,8 @@ from typing import Any
 from rasa_sdk import Tracker
 
 NLU_FALLBACK = "nlu_fallback"
+# Rasa records these when a person takes over the conversation and gives it back.
+HANDOFF_EVENTS = ("pause", "resume")
 Event = dict[str, Any]
 
 
@@ -25,6 +27,20 @@ def current_session(events: list[Event]) -> list[Event]:
     return events[starts[-1] + 1 :] if starts else events
 
 
+def since_handoff(events: list[Event]) -> list[Event]:
+    """Events since a person last took over or gave back the conversation.
+
+    What happened before an agent stepped in has been dealt with by that agent,
+    so it must not count towards a new hand-over or a new rating.
+    """
+    marks = [
+        index
+        for index, event in enumerate(events)
+        if event.get("event") in HANDOFF_EVENTS
+    ]
+    return events[marks[-1] + 1 :] if marks else events
+
+
 def user_turns(events: list[Event]) -> list[Event]:
     """The customer's messages, oldest first."""
     return [event for event in events if event.get("event") == "user"]
@@ -33,6 +49,31 @@ def user_turns(events: list[Event]) -> list[Event]:
 def turn_intent(turn: Event) -> str | None:
     """Intent the NLU gave one customer message."""
     return ((turn.get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def turn_sentiment(turn: Event) -> str | None:
+    """Sentiment label the NLU gave one customer message; None for button payloads.
+
+    Payloads (``/affirm``) skip the NLU, so they carry no sentiment at all.
+    """
+    return ((turn.get("parse_data") or {}).get("sentiment") or {}).get("label")
+
+
+def response_name(event: Event) -> str | None:
+    """Domain response (``utter_...``) a bot event was rendered from, if any."""
+    return (event.get("metadata") or {}).get("utter_action")
+
+
+def responses_since_latest_message(events: list[Event]) -> list[str]:
+    """Responses the assistant has sent so far in reply to the latest message."""
+    names: list[str] = []
+    for event in reversed(events):
+        if event.get("event") == "user":
+            break
+        name = response_name(event) if event.get("event") == "bot" else None
+        if name:
+            names.append(name)
+    return names[::-1]
 
 
 def trailing_fallbacks(turns: list[Event]) -> int:

@@ -23,8 +23,9 @@ from actions.db.repository import (
     return_window_days,
 )
 from actions.formatting import Reply, day, money, order_details
+from actions.handoff import ActionHandoff
 from actions.order_form import ORDER_TASK
-from actions.verification import VERIFICATION_LOCKED
+from actions.verification import VERIFICATION_LOCKED, locked_just_now
 
 # Stored when a return is opened without a reason (only if the form was bypassed).
 NO_REASON_GIVEN = "no reason given"
@@ -133,7 +134,10 @@ def answer(session: Session, request: OrderRequest) -> Reply:
 
 
 class ActionOrderFollowup(Action):
-    """Runs after ``order_form``: does ``order_task`` for the verified order."""
+    """Runs after ``order_form``: does ``order_task`` for the verified order.
+
+    If the form just locked verification, a person takes over instead.
+    """
 
     def name(self) -> str:
         return "action_order_followup"
@@ -142,6 +146,8 @@ class ActionOrderFollowup(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if locked_just_now(tracker):
+            return await ActionHandoff().run(dispatcher, tracker, domain)
         task = tracker.get_slot(ORDER_TASK)
         order_id, email = tracker.get_slot("order_id"), tracker.get_slot("email")
         # Locked, or the form ended early and already said why: nothing to add.

@@ -3,7 +3,8 @@
 Both forms check a pair of details against the database (order number + email,
 or email + passcode). A wrong pair gets the same answer whatever was wrong, is
 audited without the secret, and counts towards one per-conversation limit: at
-``MAX_FAILED_VERIFICATIONS`` verification is locked and a person is offered.
+``MAX_FAILED_VERIFICATIONS`` verification is locked, the task's follow-up hands
+the conversation to a person, and later tasks are refused at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -22,11 +23,13 @@ from sqlalchemy.orm import Session
 from actions.database import apologise_if_database_down
 from actions.db.models import AuditAction
 from actions.db.repository import record_audit
+from actions.escalation import HANDOFF_REASON
 
 MAX_FAILED_VERIFICATIONS = 3
 FAILED_VERIFICATIONS = "failed_verifications"
 VERIFICATION_LOCKED = "verification_locked"
 UTTER_LOCKED = "utter_verification_locked"
+UTTER_NOW_LOCKED = "utter_verification_now_locked"
 
 # Strict on purpose: anything else (e.g. "ORD-1'; DROP TABLE orders") is not an id.
 _ORDER_ID = re.compile(r"(?:ord(?:er)?[\s_-]*)?(\d{4,6})", re.IGNORECASE)
@@ -78,14 +81,35 @@ def next_attempt(tracker: Tracker) -> int:
 def failed_attempt_events(
     dispatcher: CollectingDispatcher, tracker: Tracker, cleared: tuple[str, ...]
 ) -> list[EventType]:
-    """Forget the rejected details and count the attempt; lock at the limit."""
+    """Forget the rejected details and count the attempt; lock at the limit.
+
+    Locking ends the form; its follow-up then hands over (see locked_just_now).
+    """
     attempts = next_attempt(tracker)
     events = [SlotSet(slot, None) for slot in cleared]
     events.append(SlotSet(FAILED_VERIFICATIONS, float(attempts)))
     if attempts >= MAX_FAILED_VERIFICATIONS:
-        dispatcher.utter_message(response=UTTER_LOCKED)
+        dispatcher.utter_message(response=UTTER_NOW_LOCKED)
         events.append(SlotSet(VERIFICATION_LOCKED, True))
     return events
+
+
+def locked_just_now(tracker: Tracker) -> bool:
+    """Whether the customer's latest message got verification locked.
+
+    The follow-up actions hand over then. (A rule could not: a form that sets
+    a dialogue-relevant slot in one rule must set it in all of them.)
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if (
+            event.get("event") == "slot"
+            and event.get("name") == VERIFICATION_LOCKED
+            and event.get("value") is True
+        ):
+            return True
+    return False
 
 
 def _abandon_task(
@@ -108,6 +132,10 @@ class VerifyingFormValidation(FormValidationAction, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if tracker.get_slot(HANDOFF_REASON):
+            # A person is needed (see actions.empathy): reject, so that the
+            # hand-over rule ends the form instead of it asking its next question.
+            return [ActionExecutionRejected(self.form_name())]
         if tracker.get_slot(VERIFICATION_LOCKED):
             dispatcher.utter_message(response=UTTER_LOCKED)
             return [SlotSet(REQUESTED_SLOT, None)]

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 model=${1:-models/assistant.tar.gz}
 port=${ACTION_SERVER_PORT:-5055}
 mkdir -p var/log
+# rasa shell would read credentials.yml and stop at its unset ${VARIABLES}.
+.venv/bin/python -m scripts.credentials credentials.yml var/credentials.yml \
+  2>var/log/credentials.log || { cat var/log/credentials.log >&2; exit 1; }
 
 .venv/bin/rasa run actions --port "$port" >var/log/action-server.log 2>&1 &
 actions_pid=$!
@@ -21,4 +24,4 @@ for _ in $(seq 1 120); do
 done
 
 echo "Chat with the assistant below. Type /stop to end."
-.venv/bin/rasa shell --model "$model" --endpoints endpoints.yml
+.venv/bin/rasa shell --model "$model" --endpoints endpoints.yml --credentials var/credentials.yml

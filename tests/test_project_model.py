@@ -73,6 +73,15 @@ def test_order_ids_and_emails_are_extracted(agent: Agent) -> None:
 
 
 @pytest.mark.e2e
+def test_typed_ratings_and_passcodes_are_told_apart(agent: Agent) -> None:
+    """A bare digit answers the rating question; a 4-8 digit passcode never does."""
+    ratings = parse_all(agent, ["3", "5 stars", "i'd give it a 2"])
+    passcodes = parse_all(agent, ["7319", "205518", "66002481", "my pin is 4455"])
+    assert [p["intent"]["name"] for p in ratings] == ["rate"] * 3
+    assert "rate" not in {p["intent"]["name"] for p in passcodes}
+
+
+@pytest.mark.e2e
 def test_gibberish_is_not_forced_into_a_real_intent(agent: Agent) -> None:
     """Keyboard mashing is either not understood or out of scope, never an order."""
     parses = parse_all(agent, ["qwx zzkv plorb", "asdf jkl qwe", "blorp fnarg zzz"])

@@ -1,7 +1,7 @@
 """ORM models: the single description of the assistant's tables.
 
-The initial Alembic migration mirrors these definitions; a test compares the two
-so that they cannot drift apart silently.
+The Alembic migrations (actions/db/migrations/versions) mirror these
+definitions; a test compares the two so that they cannot drift apart silently.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -141,10 +142,18 @@ class TicketStatus(str, enum.Enum):
     RELEASED = "released"
 
 
+class DeliveryStatus(str, enum.Enum):
+    """Whether the help desk's webhook has accepted a ticket yet."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
 class AuditAction(str, enum.Enum):
     CANCEL_ORDER = "cancel_order"
     CREATE_RETURN = "create_return"
     VERIFICATION_FAILED = "verification_failed"
+    RELEASE_CONVERSATION = "release_conversation"
 
 
 class Customer(Base):
@@ -286,6 +295,45 @@ class SupportTicket(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     customer = relationship("Customer")
+    delivery = relationship(
+        "TicketDelivery",
+        back_populates="ticket",
+        uselist=False,
+        cascade="all, delete-orphan",
+    )
+
+
+class TicketDelivery(Base):
+    """Hand-over of a ticket to the help desk's webhook ($HANDOFF_WEBHOOK_URL).
+
+    A row exists only for tickets opened while a webhook was configured. It is
+    written with the ticket, so a ticket whose delivery fails is never lost:
+    it stays ``pending`` with its attempts and last error until one succeeds.
+    """
+
+    __tablename__ = "ticket_deliveries"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(ForeignKey("support_tickets.id"), nullable=False, unique=True)
+    status = Column(_status_enum(DeliveryStatus, "delivery_status"), nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(200))
+    last_attempt_at = Column(UTCDateTime)
+    delivered_at = Column(UTCDateTime)
+
+    ticket = relationship("SupportTicket", back_populates="delivery")
+
+
+class CsatRating(Base):
+    """A customer's 1-5 rating of a conversation the assistant resolved."""
+
+    __tablename__ = "csat_ratings"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(100), nullable=False, index=True)
+    rating = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class AuditLog(Base):

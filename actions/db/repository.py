@@ -18,14 +18,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from actions.db.models import (
     Account,
     AuditAction,
     AuditLog,
+    CsatRating,
     Customer,
+    DeliveryStatus,
     Order,
     OrderItem,
     OrderStatus,
@@ -34,6 +36,7 @@ from actions.db.models import (
     Return,
     ReturnStatus,
     SupportTicket,
+    TicketDelivery,
     TicketStatus,
     Transaction,
     normalise_email,
@@ -369,10 +372,13 @@ def create_ticket(
     transcript: str,
     sentiment_trail: Sequence[Any],
     customer_id: int | None = None,
+    deliver: bool = False,
 ) -> str:
     """Open a hand-off ticket for a human agent and return its ``TCK-`` number.
 
     ``sentiment_trail`` is stored as JSON, so it must be JSON-serialisable.
+    ``deliver`` queues the ticket for the help desk's webhook in the same
+    transaction, so a committed ticket is always either queued or not wanted.
     """
     ticket = SupportTicket(
         number=_new_code(session, SupportTicket.number, "TCK"),
@@ -383,5 +389,126 @@ def create_ticket(
         transcript=transcript,
         status=TicketStatus.OPEN,
     )
+    if deliver:
+        ticket.delivery = TicketDelivery(status=DeliveryStatus.PENDING, attempts=0)
     session.add(ticket)
     return ticket.number
+
+
+def get_ticket(session: Session, number: str) -> SupportTicket | None:
+    """One ticket with its customer and delivery state loaded."""
+    return session.scalars(
+        select(SupportTicket)
+        .where(SupportTicket.number == number)
+        .options(
+            selectinload(SupportTicket.customer), selectinload(SupportTicket.delivery)
+        )
+    ).one_or_none()
+
+
+def open_tickets(session: Session) -> list[SupportTicket]:
+    """Tickets waiting for an agent, oldest first, with customer and delivery."""
+    return list(
+        session.scalars(
+            select(SupportTicket)
+            .where(SupportTicket.status == TicketStatus.OPEN)
+            .options(
+                selectinload(SupportTicket.customer),
+                selectinload(SupportTicket.delivery),
+            )
+            .order_by(SupportTicket.created_at, SupportTicket.id)
+        )
+    )
+
+
+def has_open_ticket(session: Session, conversation_id: str) -> bool:
+    """Whether the conversation is with a person (and the assistant must stay quiet)."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    SupportTicket.conversation_id == conversation_id,
+                    SupportTicket.status == TicketStatus.OPEN,
+                )
+            )
+        )
+    )
+
+
+def release_conversation(session: Session, number: str, agent: str) -> str | None:
+    """Mark every open ticket of ``number``'s conversation released; audit it.
+
+    Returns the conversation id, or None if ``number`` is unknown. All of the
+    conversation's tickets go, because resuming it ends the hand-over for all.
+    """
+    ticket = session.scalars(
+        select(SupportTicket).where(SupportTicket.number == number)
+    ).one_or_none()
+    if ticket is None:
+        return None
+    released = session.execute(
+        update(SupportTicket)
+        .where(
+            SupportTicket.conversation_id == ticket.conversation_id,
+            SupportTicket.status == TicketStatus.OPEN,
+        )
+        .values(status=TicketStatus.RELEASED)
+        .execution_options(synchronize_session="fetch")
+    )
+    record_audit(
+        session,
+        ticket.conversation_id,
+        actor=f"agent:{agent}"[:100],
+        action=AuditAction.RELEASE_CONVERSATION,
+        target=ticket.number,
+        detail=f"{released.rowcount} open ticket(s) released",
+    )
+    return ticket.conversation_id
+
+
+def pending_deliveries(session: Session) -> list[str]:
+    """Numbers of tickets the webhook has not accepted yet, oldest first."""
+    return list(
+        session.scalars(
+            select(SupportTicket.number)
+            .join(SupportTicket.delivery)
+            .where(TicketDelivery.status == DeliveryStatus.PENDING)
+            .order_by(SupportTicket.created_at, SupportTicket.id)
+        )
+    )
+
+
+def record_delivery_attempt(
+    session: Session, number: str, error: str | None
+) -> TicketDelivery | None:
+    """Count one webhook attempt for ticket ``number``: delivered, or why not.
+
+    A ticket already delivered (e.g. by a concurrent retry) stays delivered.
+    """
+    delivery = session.scalars(
+        select(TicketDelivery)
+        .join(TicketDelivery.ticket)
+        .where(SupportTicket.number == number)
+        .with_for_update()
+    ).one_or_none()
+    if delivery is None or delivery.status is DeliveryStatus.DELIVERED:
+        return delivery
+    now = utcnow()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    if error is None:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.last_error = None
+    else:
+        delivery.last_error = error[:200]
+    return delivery
+
+
+def save_rating(session: Session, conversation_id: str, rating: int) -> CsatRating:
+    """Store a 1-5 satisfaction rating; the CHECK constraint backs up the range."""
+    if not 1 <= rating <= 5:
+        raise ValueError(f"rating must be 1 to 5, not {rating}")
+    entry = CsatRating(conversation_id=conversation_id, rating=rating)
+    session.add(entry)
+    return entry

@@ -33,6 +33,51 @@ def count(engine: Engine, model: type) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
+def user(
+    text: str,
+    intent: str,
+    sentiment: str | None = "neutral",
+    entities: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A customer message event as Rasa records it (payloads have no sentiment)."""
+    parse_data: dict[str, Any] = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "text": text,
+    }
+    if sentiment:
+        parse_data["sentiment"] = {"label": sentiment, "confidence": 0.87654}
+    return {"event": "user", "text": text, "parse_data": parse_data}
+
+
+def bot(text: str, response: str | None = None) -> dict[str, Any]:
+    """An assistant message event; ``response`` is the domain response it came from."""
+    event: dict[str, Any] = {"event": "bot", "text": text}
+    if response:
+        event["metadata"] = {"utter_action": response}
+    return event
+
+
+def after(
+    events: list[dict[str, Any]],
+    slots: dict[str, Any] | None = None,
+    active_loop: str | None = None,
+    paused: bool = False,
+) -> Tracker:
+    """A tracker whose history is ``events``, its latest message the last user one."""
+    latest = [event for event in events if event["event"] == "user"][-1]
+    return Tracker(
+        CONVERSATION_ID,
+        {"failed_verifications": 0.0, "verification_locked": False, **(slots or {})},
+        latest["parse_data"],
+        events,
+        paused,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
+
+
 def make_tracker(
     slots: dict[str, Any] | None = None,
     intent: str = "inform",

@@ -135,7 +135,7 @@ async def test_failures_are_counted_with_the_order_form_and_lock(
     dispatcher, slots = await run(ValidateAccountForm(), tracker, domain)
     assert responses(dispatcher) == [
         "utter_account_not_verified",
-        "utter_verification_locked",
+        "utter_verification_now_locked",
     ]
     assert slots["verification_locked"] is True
     assert slots["requested_slot"] is None

@@ -1,34 +1,28 @@
-"""Detours, not understanding, and handing over to a person with a ticket."""
+"""Detours, and handing over to a person with a ticket."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from actions.db.models import SupportTicket
-from actions.detours import DETOUR_INTENTS, ActionHandleFallback, ActionRespondToDetour
+from actions.detours import DETOUR_INTENTS, ActionRespondToDetour
 from actions.handoff import ActionAnswerYesNo, ActionHandoff
 from actions.privacy import mask_secrets
-from tests.actions.helpers import make_tracker, rendered, responses
+from tests.actions.helpers import bot, make_tracker, rendered, responses, user
 
-
-def user(text: str, intent: str, sentiment: str | None = "neutral") -> dict[str, Any]:
-    parse_data: dict[str, Any] = {
-        "intent": {"name": intent, "confidence": 0.9},
-        "text": text,
-    }
-    if sentiment:
-        parse_data["sentiment"] = {"label": sentiment, "confidence": 0.87654}
-    return {"event": "user", "text": text, "parse_data": parse_data}
-
-
-def bot(text: str) -> dict[str, Any]:
-    return {"event": "bot", "text": text}
+# Ticket opened: the reason is used up and the conversation waits for an agent.
+HANDED_OVER = [
+    SlotSet("handoff_reason", None),
+    ConversationPaused(),
+    ActionExecuted("action_listen"),
+]
 
 
 def requested(slot: str | None) -> dict[str, Any]:
@@ -54,36 +48,6 @@ async def test_return_policy_quotes_the_configured_window(
         dispatcher, make_tracker(intent="faq_return_policy"), domain
     )
     assert "within 14 days of delivery" in rendered(dispatcher, domain)[0]
-
-
-@pytest.mark.parametrize(
-    ("intents", "answer"),
-    [
-        (["nlu_fallback"], "utter_ask_rephrase"),
-        (["nlu_fallback", "nlu_fallback"], "utter_offer_human"),
-        (["nlu_fallback", "nlu_fallback", "nlu_fallback"], "utter_offer_human"),
-        (["nlu_fallback", "greet", "nlu_fallback"], "utter_ask_rephrase"),
-    ],
-)
-async def test_fallback_counts_misunderstood_messages_in_a_row(
-    intents: list[str], answer: str, domain: dict[str, Any]
-) -> None:
-    events = []
-    for intent in intents:
-        events += [user("asdf", intent), bot("...")]
-    dispatcher = CollectingDispatcher()
-    await ActionHandleFallback().run(
-        dispatcher, make_tracker(intent=intents[-1], events=events), domain
-    )
-    assert responses(dispatcher) == [answer]
-
-
-async def test_offer_of_a_person_has_buttons(domain: dict[str, Any]) -> None:
-    offer = domain["responses"]["utter_offer_human"][0]
-    assert [button["payload"] for button in offer["buttons"]] == [
-        "/request_human",
-        "/deny",
-    ]
 
 
 def test_card_numbers_and_named_codes_are_masked() -> None:
@@ -115,7 +79,7 @@ async def test_handoff_opens_a_ticket_with_a_safe_transcript(
         {"verified_customer_id": None}, intent="request_human", events=events
     )
     dispatcher = CollectingDispatcher()
-    assert await ActionHandoff().run(dispatcher, tracker, domain) == []
+    assert await ActionHandoff().run(dispatcher, tracker, domain) == HANDED_OVER
 
     with Session(engine, future=True) as session:
         ticket = session.scalars(select(SupportTicket)).one()
@@ -200,7 +164,8 @@ async def test_yes_to_the_offer_of_a_person_hands_over(
 ) -> None:
     tracker = make_tracker(intent=intent, events=events)
     dispatcher = CollectingDispatcher()
-    assert await ActionAnswerYesNo().run(dispatcher, tracker, domain) == []
+    events = await ActionAnswerYesNo().run(dispatcher, tracker, domain)
+    assert events == (HANDED_OVER if hands_over else [])
     with Session(engine, future=True) as session:
         tickets = list(session.scalars(select(SupportTicket)))
     assert len(tickets) == int(hands_over)

@@ -186,7 +186,7 @@ async def test_someone_elses_order_reads_like_a_missing_one(
     assert answers[0] == answers[1]
 
 
-async def test_third_failure_locks_verification_and_offers_a_person(
+async def test_third_failure_locks_verification_and_calls_a_person(
     domain: dict[str, Any], db_url: str
 ) -> None:
     tracker = give(
@@ -195,11 +195,12 @@ async def test_third_failure_locks_verification_and_offers_a_person(
     dispatcher, slots = await run(ValidateOrderForm(), tracker, domain)
     assert responses(dispatcher) == [
         "utter_order_not_found",
-        "utter_verification_locked",
+        "utter_verification_now_locked",
     ]
     assert slots["verification_locked"] is True
     assert slots["failed_verifications"] == 3
-    assert slots["requested_slot"] is None  # the form ends
+    assert slots["requested_slot"] is None  # the form ends; its follow-up hands over
+    # A later task is refused with the offer of a person.
     locked = domain["responses"]["utter_verification_locked"][0]
     assert "/request_human" in [button["payload"] for button in locked["buttons"]]
 

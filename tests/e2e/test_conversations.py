@@ -1,163 +1,18 @@
 """Whole conversations over HTTP against the real Rasa server and action server.
 
-Both servers run as subprocesses on free localhost ports, with a trained model
-and a fresh seeded SQLite database; they are stopped even when a test fails.
+The servers and the database come from tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-import requests
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from actions.db.models import Order, OrderStatus
-from tests.conftest import RASA, REPO_ROOT, offline_env
+from actions.db.models import CsatRating, Order, OrderStatus
+from tests.e2e.conftest import Chat, texts
 
 pytestmark = pytest.mark.e2e
-
-STARTUP_TIMEOUT_S = 300
-REPLY_TIMEOUT_S = 60
-Chat = Callable[[str], list[dict[str, Any]]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(
-    url: str,
-    process: subprocess.Popen,
-    log: Path,
-    ready: Callable[[requests.Response], bool],
-) -> None:
-    """Poll ``url`` until ``ready``; fail with the server log if it dies or hangs."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"server exited with {process.returncode}:\n{log.read_text()[-4000:]}"
-            )
-        try:
-            if ready(requests.get(url, timeout=2)):
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(
-        f"{url} not ready after {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-4000:]}"
-    )
-
-
-def start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
-    """Start a server in its own process group: stopping it stops its children."""
-    with log.open("w") as out:
-        return subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A fresh database created with the project's own CLI (migrate + seed)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'assistant.db'}"
-    subprocess.run(
-        [sys.executable, "-m", "actions.db", "init"],
-        cwd=REPO_ROOT,
-        env=offline_env(DATABASE_URL=url),
-        check=True,
-        capture_output=True,
-    )
-    return url
-
-
-@pytest.fixture(scope="module")
-def rasa_url(
-    trained_model: Path, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """Base URL of a Rasa server wired to its own action server."""
-    workdir = tmp_path_factory.mktemp("servers")
-    action_port, rasa_port = free_port(), free_port()
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-    )
-    env = offline_env(DATABASE_URL=database_url)
-    action_server = [str(RASA), "run", "actions", "--port", str(action_port)]
-    rasa_server = [str(RASA), "run", "--enable-api", "--model", str(trained_model)]
-    rasa_server += ["--endpoints", str(endpoints), "--interface", "127.0.0.1"]
-    rasa_server += ["--port", str(rasa_port)]
-    base = f"http://127.0.0.1:{rasa_port}"
-    processes = []
-    try:
-        action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
-        processes.append(start(action_server, action_log, env))
-        processes.append(start(rasa_server, rasa_log, env))
-        wait_until_up(
-            f"http://127.0.0.1:{action_port}/health",
-            processes[0],
-            action_log,
-            lambda response: response.ok,
-        )
-        wait_until_up(
-            f"{base}/status",
-            processes[1],
-            rasa_log,
-            lambda response: response.ok and bool(response.json().get("model_id")),
-        )
-        yield base
-    finally:
-        for process in processes:
-            stop(process)
-
-
-@pytest.fixture
-def chat(rasa_url: str) -> Chat:
-    """Send messages as one new customer; returns the bot's replies to each."""
-    sender = f"e2e-{uuid.uuid4().hex[:8]}"
-
-    def say(text: str) -> list[dict[str, Any]]:
-        response = requests.post(
-            f"{rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text},
-            timeout=REPLY_TIMEOUT_S,
-        )
-        response.raise_for_status()
-        return response.json()
-
-    return say
-
-
-def texts(replies: list[dict[str, Any]]) -> str:
-    return "\n".join(reply.get("text", "") for reply in replies)
 
 
 def order_status(database_url: str, number: str) -> OrderStatus:
@@ -202,3 +57,28 @@ def test_alice_cannot_see_bobs_order(chat: Chat) -> None:
     assert "I couldn't find an order with that number for that email address." in reply
     assert "What's your order number?" in reply
     assert "ORD-2001" not in reply and "USPS" not in reply
+
+
+def ratings(database_url: str) -> list[tuple[str, int]]:
+    engine = create_engine(database_url, future=True)
+    try:
+        with Session(engine, future=True) as session:
+            rows = session.scalars(select(CsatRating).order_by(CsatRating.id))
+            return [(row.conversation_id, row.rating) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_alice_rates_the_chat_once_her_question_is_answered(
+    chat: Chat, database_url: str
+) -> None:
+    chat("where is my order ORD-1001?")
+    assert "is on its way" in texts(chat("alice@example.com"))
+    *_, question = chat("great, thanks!")
+    assert question["text"].startswith("If you have a moment: how would you rate")
+    assert [button["payload"] for button in question["buttons"]] == [
+        f'/rate{{"rating": {value}}}' for value in range(1, 6)
+    ]
+    assert texts(chat('/rate{"rating": 5}')) == "Thank you for your feedback!"
+    [(conversation_id, rating)] = ratings(database_url)
+    assert conversation_id.startswith("e2e-") and rating == 5

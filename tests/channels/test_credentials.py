@@ -1,0 +1,100 @@
+"""credentials.yml keeps secrets out of the repo, and its rendering turns a
+connector off, with a log line, when its secrets are not in the environment."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts.credentials import render
+from tests.conftest import REPO_ROOT
+
+TEMPLATE = REPO_ROOT / "credentials.yml"
+MESSAGING = ("telegram", "slack", "facebook", "twilio")
+ALL_SET = {
+    "CALLBACK_URL": "http://127.0.0.1:9/bot",
+    "TELEGRAM_TOKEN": "123456:telegram-token",
+    "TELEGRAM_BOT_USERNAME": "example_shop_bot",
+    "TELEGRAM_WEBHOOK_URL": "https://bot.example.com/webhooks/telegram/webhook",
+    "SLACK_TOKEN": "xoxb-slack-token",
+    "SLACK_SIGNING_SECRET": "slack-signing-secret",
+    "FACEBOOK_VERIFY_TOKEN": "facebook-verify",
+    "FACEBOOK_APP_SECRET": "facebook-secret",
+    "FACEBOOK_PAGE_ACCESS_TOKEN": "facebook-page-token",
+    "TWILIO_ACCOUNT_SID": "AC0000",
+    "TWILIO_AUTH_TOKEN": "twilio-token",
+    "TWILIO_NUMBER": "+15550000000",
+}
+
+
+def test_every_messaging_secret_comes_from_the_environment() -> None:
+    channels = yaml.safe_load(TEMPLATE.read_text())
+    for name in MESSAGING:
+        values = channels[name].values()
+        assert all(str(value).startswith("${") for value in values), name
+
+
+def test_connectors_without_secrets_are_off_and_say_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    output = tmp_path / "credentials.yml"
+    env = {"SLACK_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
+    with caplog.at_level(logging.INFO, logger="credentials"):
+        kept = render(TEMPLATE, output, env)
+
+    assert kept == ["rest", "connectors.socketio.SocketIOInput", "slack"]
+    assert list(yaml.safe_load(output.read_text())) == kept
+    assert "slack: on" in caplog.messages
+    assert (
+        "telegram: off (TELEGRAM_TOKEN, TELEGRAM_BOT_USERNAME, "
+        "TELEGRAM_WEBHOOK_URL not set)" in caplog.messages
+    )
+    assert "callback: off (CALLBACK_URL not set)" in caplog.messages
+
+
+def test_a_connector_missing_one_secret_is_off(tmp_path: Path) -> None:
+    env = {**ALL_SET, "TWILIO_AUTH_TOKEN": ""}
+    kept = render(TEMPLATE, tmp_path / "credentials.yml", env)
+    assert "twilio" not in kept
+    assert {"telegram", "slack", "facebook", "callback"} <= set(kept)
+
+
+def test_secrets_stay_out_of_the_rendered_file(tmp_path: Path) -> None:
+    output = tmp_path / "credentials.yml"
+    render(TEMPLATE, output, ALL_SET)
+    text = output.read_text()
+    assert "${SLACK_SIGNING_SECRET}" in text
+    assert not [secret for secret in ALL_SET.values() if secret in text]
+
+
+def test_rasa_reads_the_rendered_file_and_builds_the_connectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram is left out: building it registers its webhook with Telegram."""
+    from rasa.core.run import create_http_input_channels
+
+    env = {key: value for key, value in ALL_SET.items() if "TELEGRAM" not in key}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    output = tmp_path / "credentials.yml"
+    render(TEMPLATE, output, env)
+
+    channels = {
+        channel.name(): channel
+        for channel in create_http_input_channels(None, str(output))
+    }
+
+    assert set(channels) == {
+        "rest",
+        "socketio",
+        "callback",
+        "slack",
+        "facebook",
+        "twilio",
+    }
+    assert channels["slack"].slack_signing_secret == "slack-signing-secret"
+    assert channels["twilio"].auth_token == "twilio-token"
+    assert channels["socketio"].session_persistence is True

@@ -1,0 +1,56 @@
+"""The bot's responses read well on every channel: no markup any of them shows raw.
+
+Telegram, Messenger, SMS and the web widget show Markdown and HTML as typed, and
+Slack reads ``*``, ``_`` and ``~`` as its own formatting.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.slots import TextSlot
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from tests.conftest import REPO_ROOT
+
+MARKUP = re.compile(r"[*~`]|__|\[[^\]]*\]\(|^#|<[a-z/]", re.MULTILINE)
+RESPONSES = yaml.safe_load((REPO_ROOT / "domain.yml").read_text())["responses"]
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+def test_response_is_plain_text(name: str) -> None:
+    for variation in RESPONSES[name]:
+        texts = [variation.get("text", "")]
+        texts += [button["title"] for button in variation.get("buttons", [])]
+        assert not [text for text in texts if MARKUP.search(text)]
+
+
+BUTTON_RESPONSES = sorted(
+    name
+    for name, variations in RESPONSES.items()
+    if any(variation.get("buttons") for variation in variations)
+)
+MESSENGER_MAX_BUTTONS = 3
+
+
+@pytest.mark.parametrize("name", BUTTON_RESPONSES)
+async def test_buttons_degrade_where_a_channel_has_none(name: str) -> None:
+    """SMS has no buttons, and Messenger drops all of them past three."""
+    generator = TemplatedNaturalLanguageGenerator(RESPONSES)
+    tracker = DialogueStateTracker.from_events("someone", [])
+    slots = {"order_id": "ORD-1001", "items": "1 x Mug", "total": "$12.00"}
+    tracker.slots.update(
+        {
+            key: TextSlot(key, mappings=[], initial_value=value)
+            for key, value in slots.items()
+        }
+    )
+    sms = await generator.generate(name, tracker, "twilio")
+    assert sms and not sms.get("buttons") and "{" not in sms["text"]
+    messenger = await generator.generate(name, tracker, "facebook")
+    assert len(messenger.get("buttons") or []) <= MESSENGER_MAX_BUTTONS
+    web = await generator.generate(name, tracker, "socketio")
+    assert web["buttons"]

@@ -1,0 +1,136 @@
+"""The website chat widget in headless Chromium (Debian's), against the real stack.
+
+Screenshots go to tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.channels.conftest import Stack
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Quiet and offline: this machine's network is closed to everything but localhost.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+REPLY_TIMEOUT_MS = 60_000
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make setup` installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(browser: Browser, stack: Stack, **context: object) -> Page:
+    page = browser.new_context(**context).new_page()
+    page.goto(f"{stack.web_url}/?rasa={stack.rasa_url}")
+    return page
+
+
+def say(page: Page, text: str) -> None:
+    """Type a message and press Enter; the typing indicator shows until a reply."""
+    message_box = page.get_by_label("Your message")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    message_box.fill(text)
+    message_box.press("Enter")
+    expect(page.locator(".rasa-chat__typing")).to_be_visible()
+
+
+def expect_reply(page: Page, text: str) -> None:
+    expect(page.get_by_role("log")).to_contain_text(text, timeout=REPLY_TIMEOUT_MS)
+    expect(page.locator(".rasa-chat__typing")).to_be_hidden()
+
+
+def test_alice_checks_her_order_and_keeps_it_after_reloads(
+    browser: Browser, stack: Stack
+) -> None:
+    page = open_page(browser, stack, viewport={"width": 1280, "height": 800})
+
+    # Keyboard only: Tab to the launcher, Enter opens it, focus lands on the input.
+    launcher = page.get_by_role("button", name="Chat with us")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if launcher.evaluate("node => node === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reaches the chat launcher")
+    page.keyboard.press("Enter")
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_label("Your message")).to_be_focused()
+
+    say(page, "hello")
+    expect_reply(page, "I can help with your orders")
+
+    say(page, "ORD-1001")
+    expect_reply(page, "What would you like me to do?")
+    replies = page.get_by_role("group", name="Suggested replies")
+    expect(replies.get_by_role("button")).to_have_text(
+        ["Order status", "Cancel an order", "Return an item", "Refund status"]
+    )
+    # The quick replies are reachable from the message box with Shift+Tab.
+    page.keyboard.press("Shift+Tab")
+    expect(replies.get_by_role("button", name="Refund status")).to_be_focused()
+    replies.get_by_role("button", name="Order status").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".rasa-chat__message--user").last).to_have_text(
+        "You: Order status"
+    )
+    expect(page.get_by_label("Your message")).to_be_focused()
+    expect_reply(page, "What's the email address on your account?")
+    expect(replies).to_have_count(0)
+
+    # Reload in the middle of the form: the history is back and Rasa carries on.
+    page.reload()
+    log = page.get_by_role("log")
+    expect(log).to_contain_text("What would you like me to do?")
+    expect(log).to_contain_text("What's the email address on your account?")
+    say(page, "alice@example.com")
+    expect_reply(page, "Order ORD-1001 is on its way with UPS.")
+    expect(log).to_contain_text("Tracking number: 1Z999AA10123456784")
+
+    page.reload()
+    expect(log.locator(".rasa-chat__message")).to_have_count(8)
+    expect(log).to_contain_text("Order ORD-1001 is on its way with UPS.")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "web-widget-desktop.png")
+
+    # Escape closes the chat and gives the focus back to the launcher.
+    page.get_by_label("Your message").press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+def test_widget_fills_a_phone_screen(browser: Browser, stack: Stack) -> None:
+    page = open_page(browser, stack, viewport=PHONE, is_mobile=True, has_touch=True)
+    page.get_by_role("button", name="Chat with us").tap()
+
+    panel = page.get_by_role("dialog")
+    assert panel.bounding_box() == {"x": 0, "y": 0, **PHONE}
+    say(page, "hello")
+    expect_reply(page, "I can help with your orders")
+    overflow = page.evaluate("document.documentElement.scrollWidth > innerWidth")
+    assert not overflow, "the page scrolls sideways on a phone"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "web-widget-phone.png")
