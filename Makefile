@@ -8,8 +8,10 @@ WEB_DEPS := web/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# Nothing may fetch weights at run time; quieter TensorFlow logs.
+# Nothing may fetch weights at run time or report to Rasa's telemetry/Sentry;
+# quieter TensorFlow logs.
 export HF_HUB_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
 export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)

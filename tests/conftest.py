@@ -38,6 +38,7 @@ def offline_env(**extra: str) -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
         "PYTHONPATH": str(REPO_ROOT),
         **extra,
     }

@@ -77,6 +77,19 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def endpoints_file(workdir: Path, action_port: int, tracker_database_url: str) -> Path:
+    """endpoints.yml for a test server: its own action server and conversation DB."""
+    path = workdir / "endpoints.yml"
+    path.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "tracker_store:\n"
+        "  type: stores.tracker_store.ResilientSQLTrackerStore\n"
+        f'  url: "{tracker_database_url}"\n'
+        "  retry_seconds: 2\n"
+    )
+    return path
+
+
 def credentials_file(workdir: Path, environ: dict[str, str]) -> Path:
     """credentials.yml rendered for ``environ``: Rasa can't read the template."""
     path = workdir / "credentials.yml"

@@ -19,6 +19,7 @@ import requests
 from tests.conftest import RASA, offline_env
 from tests.servers import (
     credentials_file,
+    endpoints_file,
     free_port,
     seeded_database,
     start,
@@ -71,9 +72,8 @@ def rasa_url(
     """Base URL of a Rasa server wired to its own action server."""
     workdir = tmp_path_factory.mktemp("servers")
     action_port, rasa_port = free_port(), free_port()
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+    endpoints = endpoints_file(
+        workdir, action_port, f"sqlite:///{workdir / 'conversations.db'}"
     )
     env = offline_env(DATABASE_URL=database_url)
     action_server = [str(RASA), "run", "actions", "--port", str(action_port)]

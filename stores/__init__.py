@@ -1,0 +1,1 @@
+"""Rasa server plugins that keep conversations safe across restarts and replicas."""

@@ -1,0 +1,180 @@
+"""Conversations in SQL that survive restarts and are never silently lost.
+
+Rasa wraps every tracker store in ``FailSafeTrackerStore``: when a write fails it
+keeps the events in one process's memory, and when a read fails it starts an empty
+tracker, so another replica or a restart loses the conversation without a word.
+This store retries a failed read or write for a bounded time and then raises
+``TrackerStoreUnavailable``; the channels (connectors/) answer the customer with an
+apology, and the message is not accepted. Rasa is told not to wrap it (see
+``_keep_failures_visible``).
+
+The database: ``url`` in endpoints.yml, else ``TRACKER_DATABASE_URL``, else
+``DATABASE_URL`` when that is a server database (one setting for a deployment),
+else the embedded SQLite file ``var/conversations.db``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import rasa.core.agent
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.engine import make_url
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SQLITE_FILE = Path(__file__).resolve().parents[1] / "var" / "conversations.db"
+POSTGRES_CONNECT_TIMEOUT_S = 3
+T = TypeVar("T")
+
+
+class TrackerStoreUnavailable(Exception):
+    """The conversation database did not answer within the retry budget."""
+
+
+def tracker_database_url(environ: dict[str, str] | None = None) -> str:
+    """Where conversations live when endpoints.yml names no ``url``."""
+    environ = os.environ if environ is None else environ
+    if environ.get("TRACKER_DATABASE_URL"):
+        return environ["TRACKER_DATABASE_URL"]
+    shared = environ.get("DATABASE_URL", "")
+    if shared and make_url(shared).get_backend_name() != "sqlite":
+        return shared
+    DEFAULT_SQLITE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE_FILE}"
+
+
+def _engine(url: str) -> sa.engine.Engine:
+    """An engine that notices a restarted server instead of using dead connections."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return sa.create_engine(parsed, connect_args={"timeout": 30})
+    return sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+    )
+
+
+class ResilientSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store with bounded retries and loud failure."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = None,
+        retry_seconds: float = 10.0,
+        retry_interval_seconds: float = 0.5,
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # ``host`` is the endpoint's ``url`` (Rasa passes it so). Rasa's constructor
+        # takes a whole URL there; it waits for the database and creates ``events``.
+        url = host or tracker_database_url()
+        super().__init__(domain, host=url, event_broker=event_broker, **kwargs)
+        self.engine.dispose()
+        self.engine = _engine(url)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        self.retry_seconds = float(retry_seconds)
+        self.retry_interval_seconds = float(retry_interval_seconds)
+
+    async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` until it succeeds or the retry budget is spent."""
+        deadline = time.monotonic() + self.retry_seconds
+        while True:
+            try:
+                return await attempt()
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+                if time.monotonic() >= deadline:
+                    logger.error("tracker store: %s failed, giving up: %s", what, error)
+                    raise TrackerStoreUnavailable(what) from error
+                logger.warning("tracker store: %s failed, retrying: %s", what, error)
+                await asyncio.sleep(self.retry_interval_seconds)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        parent = super()
+        return await self._with_retries("read", lambda: parent.retrieve(sender_id))
+
+    async def retrieve_full_tracker(
+        self, conversation_id: str
+    ) -> DialogueStateTracker | None:
+        parent = super()
+        return await self._with_retries(
+            "read", lambda: parent.retrieve_full_tracker(conversation_id)
+        )
+
+    async def keys(self) -> list[str]:
+        parent = super()
+        return list(await self._with_retries("read", parent.keys))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Write the new events in one transaction, then publish exactly those.
+
+        Rasa publishes to the event broker before writing; here a message that
+        could not be stored is never announced to other systems either.
+        """
+
+        async def write() -> list[Event]:
+            return self._write_new_events(tracker)
+
+        new_events = await self._with_retries("write", write)
+        if self.event_broker is not None:
+            await self._stream_new_events(
+                self.event_broker, new_events, tracker.sender_id
+            )
+
+    def _write_new_events(self, tracker: DialogueStateTracker) -> list[Event]:
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {})
+                        .get("intent", {})
+                        .get(INTENT_NAME_KEY),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        return new_events
+
+
+def _keep_failures_visible() -> None:
+    """Make Rasa's agent leave this store unwrapped (other stores keep FailSafe).
+
+    ``Agent`` wraps whatever store it is given in ``FailSafeTrackerStore``; Rasa
+    imports this module (to load the store named in endpoints.yml) before it
+    builds the agent, so replacing the agent module's reference here is in time.
+    """
+    fail_safe = rasa.core.agent.FailSafeTrackerStore
+    if getattr(fail_safe, "keeps_failures_visible", False):
+        return
+
+    def wrap(store: TrackerStore) -> TrackerStore:
+        if isinstance(store, ResilientSQLTrackerStore):
+            return store
+        return fail_safe(store)
+
+    wrap.keeps_failures_visible = True  # type: ignore[attr-defined]
+    rasa.core.agent.FailSafeTrackerStore = wrap  # type: ignore[misc,assignment]
+
+
+_keep_failures_visible()
