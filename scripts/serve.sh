@@ -10,7 +10,9 @@
 # SERVE_INTERFACE (0.0.0.0), RASA_API_TOKEN (HTTP API on only when set),
 # CHAT_ORIGINS (web origins allowed to call Rasa from a browser; default the
 # page's own), SERVE_DIR (var: rendered credentials and logs), DATABASE_URL,
-# SERVE_READY_TIMEOUT_S (300).
+# SERVE_READY_TIMEOUT_S (300), CHAT_JWT_SECRET (website channels take messages
+# only with a token; set it in production) and REDIS_URL (socket.io across
+# replicas): both reach Rasa through credentials.yml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -6,12 +6,19 @@
  *
  * Options: rasaUrl (the Rasa server; default this host, port 5005), title,
  * storage ("session": the chat lasts while the browser tab is open, the default;
- * "local": until the customer clears the site's data).
+ * "local": until the customer clears the site's data), token (needed when the
+ * server has CHAT_JWT_SECRET: a JWT whose `sub` is the customer's conversation
+ * id, or a function returning one or a promise of one, called on every connect
+ * so that a short-lived token is renewed), transports (["websocket"] skips HTTP
+ * long-polling, so replicas behind a load balancer need no sticky sessions).
  *
  * A reload keeps the conversation: Rasa runs with session_persistence, so the
  * stored session id is sent in "session_request" and the server carries on the
- * same conversation. The widget keeps its own transcript beside that id, because
- * reading it back from Rasa would need the HTTP API's token in a public page.
+ * same conversation. With a token the conversation is the token's: a stored one
+ * of someone else (another customer logged in on this browser) is refused, and
+ * the widget forgets it, transcript included, and starts the token's. The widget
+ * keeps its own transcript beside the session id, because reading it back from
+ * Rasa would need the HTTP API's token in a public page.
  * Bot text is shown as plain text (no Markdown, no HTML).
  */
 (function () {
@@ -180,10 +187,33 @@
       return true;
     }
 
+    function socketOptions() {
+      var options = {};
+      if (config.transports) options.transports = config.transports;
+      if (config.token) {
+        options.auth = function (callback) {
+          var token = typeof config.token === "function" ? config.token() : config.token;
+          Promise.resolve(token).then(
+            function (value) { callback({ token: value }); },
+            function () { callback({}); } // refused by the server: the status says so
+          );
+        };
+      }
+      return options;
+    }
+
+    function forgetConversation() {
+      state.sessionId = null;
+      state.transcript = [];
+      save();
+      ui.log.replaceChildren();
+    }
+
     function connect() {
       if (socket) return;
       setStatus("Connecting\u2026");
-      socket = window.io(rasaUrl);
+      socket = window.io(rasaUrl, socketOptions());
+      var restarting = false;
       socket.on("connect", function () {
         // Also after a reconnect: joins the conversation's room again.
         socket.emit("session_request", { session_id: state.sessionId });
@@ -194,13 +224,27 @@
         setReady(true);
         setStatus("");
       });
-      socket.on("disconnect", function () {
+      socket.on("session_refused", function () {
+        // The stored conversation is not the token's: it belongs to someone else.
+        forgetConversation();
+        restarting = true;
+      });
+      socket.on("disconnect", function (reason) {
         setReady(false);
         setTyping(false);
         setStatus("Connection lost. Reconnecting\u2026");
+        // socket.io does not reconnect after the server closed the socket itself.
+        if (restarting && reason === "io server disconnect") {
+          restarting = false;
+          socket.connect();
+        }
       });
       socket.on("connect_error", function () {
-        setStatus("Can't reach the assistant right now. Retrying\u2026");
+        setStatus(
+          socket.active
+            ? "Can't reach the assistant right now. Retrying\u2026"
+            : "The chat could not be started. Please reload the page."
+        );
       });
       socket.on("bot_uttered", function (message) {
         var buttons = (message.quick_replies || message.buttons || []).map(function (b) {

@@ -1,10 +1,15 @@
-"""One real `scripts/serve.sh` for all channel tests, as the README starts it.
+"""Servers shared by the channel tests.
 
-It runs with a fresh seeded database, the HTTP API token, Slack (a dummy bot
-token and a known signing secret) and the callback channel pointing at a local
-HTTP server (tests/http_stub.py); Telegram, Facebook and Twilio have no secrets,
-so they are off. At the end it is stopped as Ctrl-C stops it, and must leave
-nothing running.
+``stack``: one real `scripts/serve.sh`, as the README starts it. It runs with a
+fresh seeded database, the HTTP API token, Slack (a dummy bot token and a known
+signing secret) and the callback channel pointing at a local HTTP server
+(tests/http_stub.py); Telegram, Facebook and Twilio have no secrets, so they are
+off, and so is the token check (no CHAT_JWT_SECRET). At the end it is stopped as
+Ctrl-C stops it, and must leave nothing running.
+
+``replicas``: two Rasa servers as a production deployment runs them, with
+CHAT_JWT_SECRET and REDIS_URL set: one real Redis (tests/redis_server.py) for
+the lock store and socket.io, one conversation database, one action server.
 """
 
 from __future__ import annotations
@@ -17,15 +22,29 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import jwt
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 
-from tests.conftest import REPO_ROOT, offline_env
+from tests.conftest import RASA, REPO_ROOT, offline_env
 from tests.http_stub import StubServer
-from tests.servers import STARTUP_TIMEOUT_S, free_port, seeded_database
+from tests.redis_server import RedisServer, redis_server  # noqa: F401
+from tests.servers import (
+    STARTUP_TIMEOUT_S,
+    credentials_file,
+    free_port,
+    seeded_database,
+    start,
+    stop,
+    wait_until_up,
+)
 
 MESSAGING_PREFIXES = ("TELEGRAM_", "SLACK_", "FACEBOOK_", "TWILIO_", "CALLBACK_")
+CHANNEL_VARIABLES = ("CHAT_JWT_SECRET", "REDIS_URL")
 STOP_TIMEOUT_S = 60
+TOKEN_LIFETIME_S = 600
 
 
 @dataclass(frozen=True)
@@ -98,7 +117,8 @@ def stack(
     env = {
         key: value
         for key, value in offline_env().items()
-        if not key.startswith(MESSAGING_PREFIXES) and key != "RASA_API_TOKEN"
+        if not key.startswith(MESSAGING_PREFIXES)
+        and key not in (*CHANNEL_VARIABLES, "RASA_API_TOKEN")
     }
     env.update(
         {name: str(port) for name, port in ports.items()},
@@ -136,3 +156,82 @@ def stack(
         logs=workdir / "log",
     )
     _interrupt_and_check(process, output, list(ports.values()))
+
+
+@dataclass(frozen=True)
+class Replicas:
+    urls: tuple[str, str]
+    api_token: str
+    jwt_secret: str
+    callback: StubServer
+
+    def token(
+        self, subject: str, secret: str = "", expires_in_s: int = TOKEN_LIFETIME_S
+    ) -> str:
+        """A JWT for conversation ``subject``, as the website's back end signs it."""
+        claims = {"sub": subject, "exp": int(time.time()) + expires_in_s}
+        return jwt.encode(claims, secret or self.jwt_secret, algorithm="HS256")
+
+
+def _replica_endpoints(workdir: Path, action_port: int, redis: RedisServer) -> Path:
+    """Everything a replica shares: action server, conversations, lock store."""
+    conversations = workdir / "conversations.db"
+    # Made now, so that the replicas, starting together, don't race to make it.
+    SQLTrackerStore(dialect="sqlite", db=str(conversations))
+    address = urlsplit(redis.url)
+    path = workdir / "endpoints.yml"
+    path.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {conversations}\n"
+        f"lock_store:\n  type: redis\n  url: {address.hostname}\n"
+        f"  port: {address.port}\n"
+    )
+    return path
+
+
+@pytest.fixture(scope="package")
+def replicas(
+    trained_model: Path,
+    redis_server: RedisServer,  # noqa: F811 (the fixture imported above)
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Replicas]:
+    workdir = tmp_path_factory.mktemp("replicas")
+    action_port, ports = free_port(), (free_port(), free_port())
+    api_token = "test-api-token"
+    jwt_secret = "test-chat-jwt-secret-of-32-bytes-or-more"
+    env = {
+        key: value
+        for key, value in offline_env().items()
+        if not key.startswith(MESSAGING_PREFIXES) and key not in CHANNEL_VARIABLES
+    }
+    env.update(DATABASE_URL=seeded_database(workdir), CHAT_JWT_SECRET=jwt_secret)
+    env.update(REDIS_URL=redis_server.url)
+    endpoints = _replica_endpoints(workdir, action_port, redis_server)
+    processes, logs = [], tuple(workdir / f"rasa-{i}.log" for i in range(2))
+    with StubServer([200]).running() as callback:
+        env["CALLBACK_URL"] = f"{callback.url}/bot"
+        credentials = credentials_file(workdir, env)
+        try:
+            action_log = workdir / "actions.log"
+            actions = [str(RASA), "run", "actions", "--port", str(action_port)]
+            processes.append(start(actions, action_log, env))
+            for port, log in zip(ports, logs):
+                command = [str(RASA), "run", "--model", str(trained_model)]
+                command += ["--endpoints", str(endpoints)]
+                command += ["--credentials", str(credentials)]
+                command += ["--enable-api", "--auth-token", api_token]
+                command += ["--interface", "127.0.0.1", "--port", str(port)]
+                processes.append(start(command, log, env))
+            wait_until_up(
+                f"http://127.0.0.1:{action_port}/health",
+                processes[0],
+                action_log,
+                lambda response: response.ok,
+            )
+            urls = tuple(f"http://127.0.0.1:{port}" for port in ports)
+            for url, process, log in zip(urls, processes[1:], logs):
+                wait_until_up(f"{url}/webhooks/rest/", process, log, lambda r: r.ok)
+            yield Replicas(urls, api_token, jwt_secret, callback)
+        finally:
+            for process in processes:
+                stop(process)

@@ -17,7 +17,12 @@ pytestmark = pytest.mark.e2e
 def test_start_up_says_which_connectors_are_on(stack: Stack) -> None:
     output = stack.output.read_text()
     assert "serve: ready" in output
-    for connector in ("rest", "connectors.socketio.SocketIOInput", "slack", "callback"):
+    for connector in (
+        "connectors.rest.RestInput",
+        "connectors.socketio.SocketIOInput",
+        "slack",
+        "connectors.rest.CallbackInput",
+    ):
         assert f"credentials: {connector}: on" in output
     assert (
         "credentials: facebook: off (FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET, "

@@ -1,17 +1,26 @@
-"""The website chat widget in headless Chromium (Debian's), against the real stack.
+"""The website chat widget in headless Chromium (Debian's), against the real stack,
+and, with a token over websockets, against two replicas.
 
 Screenshots go to tests/artifacts/ for a person to look at.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import threading
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.channels.conftest import Stack
+from tests.channels.conftest import Replicas, Stack
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -27,8 +36,18 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+WEB = REPO_ROOT / "web"
+WIDGET_FILES = ("chat-widget.js", "chat-widget.css", "node_modules")
 REPLY_TIMEOUT_MS = 60_000
 PHONE = {"width": 390, "height": 844}
+# The shop's page: the README's embed snippet, with the options under test.
+SHOP_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<link rel="stylesheet" href="chat-widget.css">
+<script src="node_modules/socket.io-client/dist/socket.io.min.js"></script>
+<script src="chat-widget.js"></script></head>
+<body><h1>Shop</h1><script>RasaChat.start(%s);</script></body></html>
+"""
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +60,26 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+
+@contextmanager
+def shop_site(tmp_path: Path, options: dict[str, Any]) -> Iterator[str]:
+    """A site embedding the widget with ``options``; yields its page's URL."""
+    for name in WIDGET_FILES:
+        (tmp_path / name).symlink_to(WEB / name)
+    (tmp_path / "shop.html").write_text(SHOP_PAGE % json.dumps(options))
+    handler = functools.partial(QuietFiles, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/shop.html"
+    finally:
+        server.shutdown()
 
 
 def open_page(browser: Browser, stack: Stack, **context: object) -> Page:
@@ -134,3 +173,52 @@ def test_widget_fills_a_phone_screen(browser: Browser, stack: Stack) -> None:
     assert not overflow, "the page scrolls sideways on a phone"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "web-widget-phone.png")
+
+
+def test_widget_with_a_token_over_websockets_across_replicas(
+    browser: Browser, replicas: Replicas, tmp_path: Path
+) -> None:
+    """Token in the socket.io auth, no long-polling, answers pushed from replica B.
+
+    The tab holds a conversation of someone else (another customer logged in on
+    this browser before): the server refuses it and the widget forgets it.
+    """
+    conversation = f"widget-{uuid.uuid4().hex[:8]}"
+    options = {
+        "rasaUrl": replicas.urls[0],
+        "token": replicas.token(conversation),
+        "transports": ["websocket"],
+        "title": "Shop help",
+    }
+    earlier = {
+        "sessionId": "someone-else",
+        "open": True,
+        "transcript": [{"from": "user", "text": "my address is 1 Private Road"}],
+    }
+    with shop_site(tmp_path, options) as url:
+        page = browser.new_context().new_page()
+        polls: list[str] = []
+        page.on(
+            "request", lambda r: "transport=polling" in r.url and polls.append(r.url)
+        )
+        page.add_init_script(
+            f"sessionStorage.setItem('rasa-chat', {json.dumps(json.dumps(earlier))})"
+        )
+        page.goto(url)
+
+        log = page.get_by_role("log")
+        say(page, "hello")
+        expect_reply(page, "I can help with your orders")
+        expect(log).not_to_contain_text("Private Road")
+        stored = page.evaluate("JSON.parse(sessionStorage.getItem('rasa-chat'))")
+        assert stored["sessionId"] == conversation
+
+        pushed = requests.post(
+            f"{replicas.urls[1]}/conversations/{conversation}/trigger_intent",
+            params={"output_channel": "latest", "token": replicas.api_token},
+            json={"name": "thank"},
+            timeout=REPLY_TIMEOUT_MS / 1000,
+        )
+        pushed.raise_for_status()
+        expect(log).to_contain_text("You're welcome!", timeout=REPLY_TIMEOUT_MS)
+    assert not polls, "the widget fell back to long-polling"
