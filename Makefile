@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/assistant.tar.gz
 WEB_DEPS := web/node_modules/.package-lock.json
-CHROMIUM := /usr/bin/chromium
+DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql redis-server rabbitmq-server nginx
+DEBIAN_STAMP := var/.debian-packages
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Nothing may fetch weights at run time or report to Rasa's telemetry/Sentry;
@@ -19,7 +20,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \
 	$(wildcard components/*.py)
 
-.PHONY: run test setup train seed serve serve-actions bench lint format clean
+.PHONY: run test setup train seed serve serve-actions cluster loadtest bench lint format clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
@@ -27,7 +28,7 @@ run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 test: setup  ## Run the whole test suite from nothing
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed-from-lock $(WEB_DEPS) $(CHROMIUM)
+setup: $(VENV)/.installed-from-lock $(WEB_DEPS) $(DEBIAN_STAMP)
 
 $(VENV)/.installed-from-lock: requirements.lock
 	scripts/setup.sh
@@ -36,11 +37,16 @@ $(VENV)/.installed-from-lock: requirements.lock
 $(WEB_DEPS): web/package.json web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 
-# Debian's Chromium for the browser test; never a browser downloaded by a test tool.
-$(CHROMIUM):
-	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends chromium fonts-dejavu-core
+# Debian packages, in one apt-get: Chromium for the browser test (never a browser
+# downloaded by a test tool) and the engines of the cluster and its tests, each run
+# as a private instance by cluster/services.py, never as the system service.
+$(DEBIAN_STAMP):
+	@mkdir -p $(@D)
+	dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $(DEBIAN_PACKAGES); }
+	touch $@
 
 train: setup $(MODEL)  ## Train the model if data, config or components changed
 
@@ -55,6 +61,17 @@ serve: setup $(MODEL) seed  ## Serve every channel and the web page; Ctrl-C stop
 
 serve-actions: setup seed  ## Run only the action server
 	$(BIN)/rasa run actions --port 5055
+
+# The multi-replica topology on this machine (cluster/): PostgreSQL, Redis,
+# RabbitMQ, the action server, REPLICAS Rasa servers and nginx on CLUSTER_PORT.
+REPLICAS ?= 2
+CLUSTER_PORT ?= 8000
+
+cluster: setup $(MODEL)  ## Run REPLICAS Rasa replicas behind nginx; Ctrl-C stops all
+	$(BIN)/python -m cluster --replicas $(REPLICAS) --port $(CLUSTER_PORT)
+
+loadtest: setup $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
+	$(BIN)/python -m scripts.loadtest
 
 bench: setup  ## Accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench

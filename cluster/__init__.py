@@ -1,0 +1,1 @@
+"""The assistant as several Rasa replicas behind nginx, on one machine."""

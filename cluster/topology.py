@@ -1,0 +1,208 @@
+"""The multi-replica topology on one machine: what `make cluster` runs.
+
+PostgreSQL (orders and conversations), Redis (locks, socket.io routing),
+RabbitMQ (event stream), the action server, N Rasa replicas and nginx in front
+of them, each a private instance under ``state``. The replicas read the same
+``cluster/endpoints.yml`` as the container deployments (deploy/), with the same
+environment variable names.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from cluster.services import (
+    Service,
+    create_database,
+    free_port,
+    nginx,
+    postgres,
+    rabbitmq,
+    redis,
+)
+from scripts.credentials import render
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RASA = Path(sys.executable).with_name("rasa")
+DATABASE_NAME = "assistant"
+EVENT_QUEUE = "rasa_events"
+
+
+@dataclass
+class ClusterSettings:
+    """What differs between `make cluster`, the tests and the load test."""
+
+    state: Path
+    model: Path
+    replicas: int = 2
+    port: int = 8000
+    rate_per_client: int = 20
+    burst_per_client: int = 40
+    rate_per_conversation: int = 2
+    connections_per_client: int = 100
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def _ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+class Cluster:
+    """Start, inspect, break and stop the whole topology."""
+
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings
+        self.state = settings.state.resolve()
+        self.api_token = os.environ.get("RASA_API_TOKEN") or secrets.token_urlsafe(24)
+        ports = {name: free_port() for name in ("postgres", "redis", "rabbitmq")}
+        self.postgres = postgres(self.state, ports["postgres"])
+        self.redis = redis(self.state, ports["redis"])
+        self.rabbitmq = rabbitmq(self.state, ports["rabbitmq"])
+        self.ports = ports
+        self.actions_port = free_port()
+        self.actions_proxy_port = free_port()
+        self.replica_ports = [free_port() for _ in range(settings.replicas)]
+        self.database_url = ""
+        self.actions: Service | None = None
+        self.replicas: list[Service] = []
+        self.nginx: Service | None = None
+
+    @property
+    def url(self) -> str:
+        """The public address: nginx."""
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def replica_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.replica_ports[index]}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports['redis']}/0"
+
+    def environment(self) -> dict[str, str]:
+        """The variables every process of the topology reads (see deploy/)."""
+        return {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONPATH": str(REPO_ROOT),
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "RABBITMQ_HOST": "127.0.0.1",
+            "RABBITMQ_PORT": str(self.ports["rabbitmq"]),
+            "RABBITMQ_USERNAME": "guest",
+            "RABBITMQ_PASSWORD": "guest",
+            "RABBITMQ_QUEUE": EVENT_QUEUE,
+            "ACTION_ENDPOINT_URL": (
+                f"http://127.0.0.1:{self.actions_proxy_port}/webhook"
+            ),
+            "RASA_API_TOKEN": self.api_token,
+            **self.settings.extra_env,
+        }
+
+    def start(self) -> None:
+        """Start everything, in dependency order; raise with a log if a part fails."""
+        with ThreadPoolExecutor() as pool:
+            for future in [
+                pool.submit(service.start)
+                for service in (self.postgres, self.redis, self.rabbitmq)
+            ]:
+                future.result()
+        self.database_url = create_database(self.ports["postgres"], DATABASE_NAME)
+        env = self.environment()
+        self._run([sys.executable, "-m", "actions.db", "init"], env)
+        credentials = self.state / "credentials.yml"
+        render(REPO_ROOT / "credentials.yml", credentials, env)
+        self.actions = Service(
+            "actions",
+            [str(RASA), "run", "actions", "--port", str(self.actions_port)],
+            self.state / "log" / "actions.log",
+            lambda: _ok(f"http://127.0.0.1:{self.actions_port}/health"),
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        self.replicas = [
+            self._replica(index, env, credentials)
+            for index in range(self.settings.replicas)
+        ]
+        # nginx first: the replicas reach the action server through it.
+        self.nginx = nginx(self.state, self._nginx_config(), self.settings.port)
+        self.nginx.start()
+        with ThreadPoolExecutor() as pool:
+            for future in [
+                pool.submit(service.start) for service in (self.actions, *self.replicas)
+            ]:
+                future.result()
+
+    def _replica(self, index: int, env: dict[str, str], credentials: Path) -> Service:
+        port = self.replica_ports[index]
+        command = [
+            *(str(RASA), "run", "--model", str(self.settings.model.resolve())),
+            *("--endpoints", str(REPO_ROOT / "cluster" / "endpoints.yml")),
+            *("--credentials", str(credentials)),
+            *("--interface", "127.0.0.1", "--port", str(port)),
+            *("--enable-api", "--auth-token", self.api_token),
+        ]
+        return Service(
+            f"rasa-{index}",
+            command,
+            self.state / "log" / f"rasa-{index}.log",
+            lambda: _ok(f"http://127.0.0.1:{port}/webhooks/rest/"),
+            env=env,
+            cwd=REPO_ROOT,
+        )
+
+    def _nginx_config(self) -> str:
+        settings = self.settings
+        user = getpass.getuser()
+        fields = {
+            "STATE": str(self.state),
+            "USER": f"user {user};" if os.geteuid() == 0 else "",
+            "PORT": str(settings.port),
+            "ACTIONS_PORT": str(self.actions_proxy_port),
+            "ACTION_UPSTREAMS": f"    server 127.0.0.1:{self.actions_port};",
+            "RATE_PER_CLIENT": str(settings.rate_per_client),
+            "BURST_PER_CLIENT": str(settings.burst_per_client),
+            "RATE_PER_CONVERSATION": str(settings.rate_per_conversation),
+            "CONNECTIONS_PER_CLIENT": str(settings.connections_per_client),
+            "UPSTREAMS": "\n".join(
+                f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+                for port in self.replica_ports
+            ),
+        }
+        config = (REPO_ROOT / "cluster" / "nginx.conf").read_text()
+        for name, value in fields.items():
+            config = config.replace(f"@{name}@", value)
+        return config
+
+    @staticmethod
+    def _run(command: list[str], env: dict[str, str]) -> None:
+        result = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)}:\n{result.stderr[-3000:]}")
+
+    def services(self) -> list[Service]:
+        """Every part, front to back (the order to stop them in)."""
+        parts = [self.nginx, *self.replicas, self.actions]
+        parts += [self.rabbitmq, self.redis, self.postgres]
+        return [part for part in parts if part is not None]
+
+    def stop(self) -> None:
+        for service in self.services():
+            service.stop()

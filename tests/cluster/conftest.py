@@ -1,0 +1,80 @@
+"""One multi-replica cluster (cluster/topology.py) shared by the cluster tests.
+
+Real PostgreSQL, Redis, RabbitMQ, nginx, action server and two Rasa replicas,
+installed from Debian packages if missing and started in a temporary directory.
+A part that cannot start fails the tests; nothing is skipped. Fault tests put
+every part back before they end, so the next test finds the whole cluster.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from cluster.services import free_port
+from cluster.topology import Cluster, ClusterSettings
+
+REPLY_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="session")
+def cluster(trained_model: Path) -> Iterator[Cluster]:
+    # Not under pytest's tmp dir: PostgreSQL runs as its own account, which must be
+    # able to reach its data directory (pytest's tmp dirs are private to root).
+    state = Path(tempfile.mkdtemp(prefix="cluster-test-"))
+    state.chmod(0o755)
+    # Every test client is 127.0.0.1: per-client limits high enough for the tests.
+    settings = ClusterSettings(
+        state=state,
+        model=trained_model,
+        replicas=2,
+        port=free_port(),
+        rate_per_client=1000,
+        burst_per_client=1000,
+        connections_per_client=1000,
+    )
+    running = Cluster(settings)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def say(base_url: str, sender: str, text: str) -> requests.Response:
+    return requests.post(
+        f"{base_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        timeout=REPLY_TIMEOUT_S,
+    )
+
+
+def texts(response: requests.Response) -> str:
+    return "\n".join(message.get("text", "") for message in response.json())
+
+
+def tracker_events(cluster: Cluster, sender: str) -> list[dict[str, Any]]:
+    response = requests.get(
+        f"{cluster.url}/conversations/{sender}/tracker",
+        params={"token": cluster.api_token, "include_events": "ALL"},
+        timeout=REPLY_TIMEOUT_S,
+    )
+    response.raise_for_status()
+    return response.json()["events"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the fault scenarios' figures after the run, pass or fail."""
+    from tests.cluster.test_faults import REPORTS
+
+    if REPORTS:
+        terminalreporter.section("fault injection")
+        for report in REPORTS:
+            terminalreporter.write_line(report.line())

@@ -1,0 +1,105 @@
+"""Several replicas act as one assistant: shared conversations, one lock, one stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import aio_pika
+import pytest
+
+from cluster.topology import EVENT_QUEUE, Cluster
+from tests.cluster.conftest import say, texts, tracker_events
+
+pytestmark = pytest.mark.e2e
+
+CONCURRENT_MESSAGES = 20
+
+
+def test_a_conversation_moves_between_replicas(cluster: Cluster) -> None:
+    """Replica 0 asks for the email; replica 1 knows which order it was for."""
+    sender = f"moves-{uuid.uuid4().hex[:8]}"
+    assert "email address" in texts(
+        say(cluster.replica_url(0), sender, "where is my order ORD-1001?")
+    )
+    reply = texts(say(cluster.replica_url(1), sender, "alice@example.com"))
+    assert "Order ORD-1001 is on its way with UPS." in reply
+
+
+def test_messages_of_one_conversation_run_one_at_a_time(cluster: Cluster) -> None:
+    """20 messages at once through both replicas: each gets its own whole turn.
+
+    Without a lock that holds across replicas two of them read the same tracker
+    and both append to it: turns interleave, or a message's events are lost.
+    """
+    sender = f"burst-{uuid.uuid4().hex[:8]}"
+    messages = [f"hello there {number}" for number in range(CONCURRENT_MESSAGES)]
+    barrier = threading.Barrier(CONCURRENT_MESSAGES)
+
+    def send(number: int) -> list[str]:
+        replica = cluster.replica_url(number % len(cluster.replica_ports))
+        barrier.wait()
+        response = say(replica, sender, messages[number])
+        assert response.status_code == 200
+        return [message["text"] for message in response.json()]
+
+    with ThreadPoolExecutor(CONCURRENT_MESSAGES) as pool:
+        replies = dict(zip(messages, pool.map(send, range(CONCURRENT_MESSAGES))))
+
+    turns: list[list[dict]] = []
+    for event in tracker_events(cluster, sender):
+        if event["event"] == "user":
+            turns.append([event])
+        elif turns:
+            turns[-1].append(event)
+    assert sorted(turn[0]["text"] for turn in turns) == sorted(messages)
+    for turn in turns:
+        listens = [event for event in turn if event.get("name") == "action_listen"]
+        assert len(listens) == 1 and turn[-1] is listens[0], turn
+        said = [event["text"] for event in turn if event["event"] == "bot"]
+        assert said and said == replies[turn[0]["text"]], turn
+
+
+async def _drain(cluster: Cluster, seconds: float) -> list[dict]:
+    connection = await aio_pika.connect_robust(
+        host="127.0.0.1",
+        port=cluster.ports["rabbitmq"],
+        login="guest",
+        password="guest",
+    )
+    bodies: list[dict] = []
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(EVENT_QUEUE, durable=True)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.2)
+                continue
+            bodies.append(json.loads(message.body))
+    return bodies
+
+
+def test_every_event_reaches_the_event_stream(cluster: Cluster) -> None:
+    sender = f"stream-{uuid.uuid4().hex[:8]}"
+    say(cluster.url, sender, "where is my order ORD-1001?")
+    say(cluster.url, sender, "alice@example.com")
+
+    published = [
+        body
+        for body in asyncio.run(_drain(cluster, seconds=5))
+        if body.get("sender_id") == sender
+    ]
+    stored = tracker_events(cluster, sender)
+    assert [event["event"] for event in published] == [
+        event["event"] for event in stored
+    ]
+    user_texts = [event.get("text") for event in published if event["event"] == "user"]
+    assert user_texts == ["where is my order ORD-1001?", "alice@example.com"]
+    bot_texts = " ".join(e.get("text") or "" for e in published if e["event"] == "bot")
+    assert "Order ORD-1001 is on its way with UPS." in bot_texts
