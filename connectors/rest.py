@@ -21,6 +21,27 @@ from sanic.response import HTTPResponse
 from connectors.apology import Handler, apologising
 from connectors.settings import ChannelSettings, without_settings
 from connectors.tokens import TokenVerifier
+from connectors.validation import body_problem
+
+
+def validated(blueprint: Blueprint) -> Blueprint:
+    """``blueprint``, answering 400 with a reason to any malformed POST.
+
+    (connectors/validation.py says why.)
+    """
+
+    @blueprint.middleware("request")
+    async def check_body(request: Request) -> HTTPResponse | None:
+        if request.method != "POST":
+            return None
+        try:
+            body = request.json
+        except Exception:  # Sanic raises its own error for unparsable JSON
+            body = None
+        problem = body_problem(body)
+        return None if problem is None else response.json({"error": problem}, 400)
+
+    return blueprint
 
 
 def guarded(blueprint: Blueprint, verifier: TokenVerifier | None) -> Blueprint:
@@ -62,7 +83,7 @@ class RestInput(rest.RestInput):
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         handler = apologising(on_new_message, self.settings.unavailable_message)
-        return guarded(super().blueprint(handler), self.settings.verifier)
+        return guarded(validated(super().blueprint(handler)), self.settings.verifier)
 
 
 class CallbackInput(callback.CallbackInput):
@@ -84,4 +105,4 @@ class CallbackInput(callback.CallbackInput):
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         handler = apologising(on_new_message, self.settings.unavailable_message)
-        return guarded(super().blueprint(handler), self.settings.verifier)
+        return guarded(validated(super().blueprint(handler)), self.settings.verifier)

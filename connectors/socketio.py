@@ -30,11 +30,35 @@ from socketio import AsyncRedisManager, AsyncServer, exceptions
 
 from connectors.apology import Handler, apologising
 from connectors.settings import ChannelSettings, without_settings
+from connectors.validation import message_problem, sender_problem
 
 logger = logging.getLogger(__name__)
 
 REFUSED_EVENT = "session_refused"
 NOT_YOURS = "the session id is not the token's subject"
+UNREADABLE_MESSAGE = (
+    "Sorry, I couldn't read that message. Please type it again as plain text."
+)
+
+
+def unreadable(data: Any) -> str | None:
+    """Why a ``user_uttered`` payload can't be taken (validation.py), or None."""
+    if not isinstance(data, dict):
+        return "the payload must be an object"
+    session_id = data.get("session_id")
+    if session_id is not None and sender_problem(session_id):
+        return sender_problem(session_id)
+    return message_problem(data.get("message", ""))
+
+
+def metadata_of(value: Any) -> dict[str, Any]:
+    """The message's metadata: an object, or a JSON object in a string; else none."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 class SocketIOInput(rasa_socketio.SocketIOInput):
@@ -96,8 +120,10 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             await sio.save_session(sid, {"subject": claimed}, namespace=namespace)
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
-            requested = (data or {}).get("session_id")
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            if requested is not None and sender_problem(requested):
+                requested = None  # not a session id we could have issued: a new one
             bound = await subject(sid)
             if bound is not None and requested not in (None, bound):
                 await refuse(sid, NOT_YOURS)
@@ -108,7 +134,17 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             await sio.emit("session_confirm", session_id, to=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def user_message(sid: str, data: dict[str, Any]) -> None:
+        async def user_message(sid: str, data: Any) -> None:
+            problem = unreadable(data)
+            if problem is not None:
+                logger.info("socket.io: refused a message from %s: %s", sid, problem)
+                await sio.emit(
+                    self.bot_message_evt,
+                    {"text": UNREADABLE_MESSAGE},
+                    to=sid,
+                    namespace=namespace,
+                )
+                return
             requested = data.get("session_id")
             bound = await subject(sid)
             if bound is not None and requested not in (None, bound):
@@ -123,9 +159,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
             else:
                 logger.warning("socket.io: ignored a message without a session id")
                 return
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                metadata = json.loads(metadata)
+            metadata = metadata_of(data.get(self.metadata_key))
             output = rasa_socketio.SocketIOOutput(sio, self.bot_message_evt)
             await handle(
                 UserMessage(

@@ -222,3 +222,24 @@ def test_widget_with_a_token_over_websockets_across_replicas(
         pushed.raise_for_status()
         expect(log).to_contain_text("You're welcome!", timeout=REPLY_TIMEOUT_MS)
     assert not polls, "the widget fell back to long-polling"
+
+
+def test_markup_in_messages_is_shown_as_text_never_run(
+    browser: Browser, stack: Stack
+) -> None:
+    """A customer (or a bot text) with HTML in it must not inject into the page."""
+    page = open_page(browser, stack, viewport={"width": 1280, "height": 800})
+    page.get_by_role("button", name="Chat with us").click()
+    hostile = (
+        '<img src=x onerror="window.injected=1">'
+        "<script>window.injected=2</script><b>bold</b>"
+    )
+    say(page, hostile)
+    expect(page.locator(".rasa-chat__typing")).to_be_hidden(timeout=REPLY_TIMEOUT_MS)
+    expect(page.locator(".rasa-chat__message--user").last).to_have_text(
+        f"You: {hostile}"
+    )
+    log = page.get_by_role("log")
+    assert log.locator("img, script, b").count() == 0
+    assert page.evaluate("() => window.injected") is None
+    page.context.close()
