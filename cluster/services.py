@@ -68,8 +68,10 @@ def ensure_installed(*programs: str) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-    ):
+        # Another apt-get (maybe installing the same package) is waited for.
+        ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq",
+         "--no-install-recommends", *missing],
+    ):  # fmt: skip
         subprocess.run([*sudo, *command], check=True, env=env, capture_output=True)
 
 

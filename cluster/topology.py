@@ -49,6 +49,9 @@ class ClusterSettings:
     burst_per_client: int = 40
     rate_per_conversation: int = 2
     connections_per_client: int = 100
+    # How long a crashed replica's lock on a conversation can hold it up (Rasa's
+    # default is 60 s); it must exceed the longest message handling.
+    lock_lifetime_s: int = 20
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,7 +68,7 @@ class Cluster:
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
         self.state = settings.state.resolve()
-        self.api_token = os.environ.get("RASA_API_TOKEN") or secrets.token_urlsafe(24)
+        self.api_token = os.environ.get("RASA_API_TOKEN") or secrets.token_hex(24)
         ports = {name: free_port() for name in ("postgres", "redis", "rabbitmq")}
         self.postgres = postgres(self.state, ports["postgres"])
         self.redis = redis(self.state, ports["redis"])
@@ -111,6 +114,7 @@ class Cluster:
                 f"http://127.0.0.1:{self.actions_proxy_port}/webhook"
             ),
             "RASA_API_TOKEN": self.api_token,
+            "TICKET_LOCK_LIFETIME": str(self.settings.lock_lifetime_s),
             **self.settings.extra_env,
         }
 
@@ -155,7 +159,7 @@ class Cluster:
             *("--endpoints", str(REPO_ROOT / "cluster" / "endpoints.yml")),
             *("--credentials", str(credentials)),
             *("--interface", "127.0.0.1", "--port", str(port)),
-            *("--enable-api", "--auth-token", self.api_token),
+            *("--enable-api", f"--auth-token={self.api_token}"),
         ]
         return Service(
             f"rasa-{index}",

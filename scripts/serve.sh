@@ -42,7 +42,7 @@ fi
 
 api=(); api_state="off (set RASA_API_TOKEN to enable it)"
 if [ -n "${RASA_API_TOKEN:-}" ]; then
-  api=(--enable-api --auth-token "$RASA_API_TOKEN"); api_state="on, token from RASA_API_TOKEN"
+  api=(--enable-api "--auth-token=$RASA_API_TOKEN"); api_state="on, token from RASA_API_TOKEN"
 fi
 
 names=(); pids=(); logs=()

@@ -219,7 +219,7 @@ def replicas(
                 command = [str(RASA), "run", "--model", str(trained_model)]
                 command += ["--endpoints", str(endpoints)]
                 command += ["--credentials", str(credentials)]
-                command += ["--enable-api", "--auth-token", api_token]
+                command += ["--enable-api", f"--auth-token={api_token}"]
                 command += ["--interface", "127.0.0.1", "--port", str(port)]
                 processes.append(start(command, log, env))
             wait_until_up(

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import aio_pika
 import pytest
@@ -64,35 +65,50 @@ def test_messages_of_one_conversation_run_one_at_a_time(cluster: Cluster) -> Non
         assert said and said == replies[turn[0]["text"]], turn
 
 
-async def _drain(cluster: Cluster, seconds: float) -> list[dict]:
+async def _event_queue(cluster: Cluster) -> tuple[Any, Any]:
     connection = await aio_pika.connect_robust(
         host="127.0.0.1",
         port=cluster.ports["rabbitmq"],
         login="guest",
         password="guest",
     )
+    channel = await connection.channel()
+    return connection, await channel.declare_queue(EVENT_QUEUE, durable=True)
+
+
+async def _purge(cluster: Cluster) -> None:
+    """Drop what earlier tests left in the queue (thousands of events)."""
+    connection, queue = await _event_queue(cluster)
+    async with connection:
+        await queue.purge()
+
+
+async def _drain(cluster: Cluster, seconds: float) -> list[dict]:
+    """Every event in the queue, until it stays empty for a second."""
+    connection, queue = await _event_queue(cluster)
     bodies: list[dict] = []
     async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(EVENT_QUEUE, durable=True)
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        idle_since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - idle_since < 1:
             message = await queue.get(no_ack=True, fail=False)
             if message is None:
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.1)
                 continue
+            idle_since = time.monotonic()
             bodies.append(json.loads(message.body))
     return bodies
 
 
 def test_every_event_reaches_the_event_stream(cluster: Cluster) -> None:
     sender = f"stream-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_purge(cluster))
     say(cluster.url, sender, "where is my order ORD-1001?")
     say(cluster.url, sender, "alice@example.com")
 
     published = [
         body
-        for body in asyncio.run(_drain(cluster, seconds=5))
+        for body in asyncio.run(_drain(cluster, seconds=30))
         if body.get("sender_id") == sender
     ]
     stored = tracker_events(cluster, sender)

@@ -339,7 +339,7 @@ def test_image_command_starts_a_replica_like_the_cluster() -> None:
     rendered = command[render:].split()[2]
     assert f"--credentials {rendered}" in command
     assert "--endpoints cluster/endpoints.yml" in command
-    assert re.search(r"--enable-api --auth-token \"?\$\{?RASA_API_TOKEN", command)
+    assert re.search(r"--enable-api \"?--auth-token[ =]\"?\$\{?RASA_API_TOKEN", command)
 
 
 # --- YAML everywhere ----------------------------------------------------------
