@@ -144,7 +144,7 @@ class Cluster:
             for index in range(self.settings.replicas)
         ]
         # nginx first: the replicas reach the action server through it.
-        self.nginx = nginx(self.state, self._nginx_config(), self.settings.port)
+        self.nginx = nginx(self.state, self.nginx_config(), self.settings.port)
         self.nginx.start()
         with ThreadPoolExecutor() as pool:
             for future in [
@@ -170,7 +170,7 @@ class Cluster:
             cwd=REPO_ROOT,
         )
 
-    def _nginx_config(self) -> str:
+    def nginx_config(self) -> str:
         settings = self.settings
         user = getpass.getuser()
         fields = {
