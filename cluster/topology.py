@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +51,11 @@ class ClusterSettings:
     # How long a crashed replica's lock on a conversation can hold it up (Rasa's
     # default is 60 s); it must exceed the longest message handling.
     lock_lifetime_s: int = 20
+    # Rasa's HTTP API is on only with a token (RASA_API_TOKEN for `make cluster`);
+    # nginx never passes it to the public either way.
+    api_token: str | None = field(
+        default_factory=lambda: os.environ.get("RASA_API_TOKEN") or None
+    )
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -68,7 +72,7 @@ class Cluster:
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
         self.state = settings.state.resolve()
-        self.api_token = os.environ.get("RASA_API_TOKEN") or secrets.token_hex(24)
+        self.api_token = settings.api_token
         ports = {name: free_port() for name in ("postgres", "redis", "rabbitmq")}
         self.postgres = postgres(self.state, ports["postgres"])
         self.redis = redis(self.state, ports["redis"])
@@ -113,7 +117,7 @@ class Cluster:
             "ACTION_ENDPOINT_URL": (
                 f"http://127.0.0.1:{self.actions_proxy_port}/webhook"
             ),
-            "RASA_API_TOKEN": self.api_token,
+            "RASA_API_TOKEN": self.api_token or "",
             "TICKET_LOCK_LIFETIME": str(self.settings.lock_lifetime_s),
             **self.settings.extra_env,
         }
@@ -159,8 +163,9 @@ class Cluster:
             *("--endpoints", str(REPO_ROOT / "cluster" / "endpoints.yml")),
             *("--credentials", str(credentials)),
             *("--interface", "127.0.0.1", "--port", str(port)),
-            *("--enable-api", f"--auth-token={self.api_token}"),
         ]
+        if self.api_token:
+            command += ["--enable-api", f"--auth-token={self.api_token}"]
         return Service(
             f"rasa-{index}",
             command,

@@ -129,7 +129,7 @@ def project_cluster(replicas: int, state: Path) -> Iterator[str]:
             rate_per_client=100_000,
             burst_per_client=100_000,
             rate_per_conversation=100_000,
-            connections_per_client=100_000,
+            connections_per_client=60_000,
         )
     )
     try:

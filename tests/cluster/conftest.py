@@ -8,6 +8,7 @@ every part back before they end, so the next test finds the whole cluster.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ def cluster(trained_model: Path) -> Iterator[Cluster]:
         rate_per_client=1000,
         burst_per_client=1000,
         connections_per_client=1000,
+        api_token=secrets.token_hex(24),
     )
     running = Cluster(settings)
     try:
@@ -61,8 +63,12 @@ def texts(response: requests.Response) -> str:
 
 
 def tracker_events(cluster: Cluster, sender: str) -> list[dict[str, Any]]:
+    """The conversation as stored, read through a running replica's HTTP API."""
+    replica = next(
+        index for index, service in enumerate(cluster.replicas) if service.running
+    )
     response = requests.get(
-        f"{cluster.url}/conversations/{sender}/tracker",
+        f"{cluster.replica_url(replica)}/conversations/{sender}/tracker",
         params={"token": cluster.api_token, "include_events": "ALL"},
         timeout=REPLY_TIMEOUT_S,
     )

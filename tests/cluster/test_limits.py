@@ -86,3 +86,10 @@ def test_a_missing_action_server_is_answered_for(
         "events": [],
         "responses": [{"response": "utter_db_unavailable"}],
     }
+
+
+def test_rasas_http_api_is_not_public(front: tuple[Cluster, Service]) -> None:
+    cluster, _ = front
+    for path in ("/conversations/someone/tracker", "/status", "/model/parse"):
+        response = requests.get(f"{cluster.url}{path}", timeout=10)
+        assert response.status_code == 404, path
