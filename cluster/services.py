@@ -28,7 +28,22 @@ DEBIAN_PACKAGES = {
     "nginx": "nginx",
 }
 POSTGRES_USER = "postgres"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+
+
+def rasa_environment(**extra: str) -> dict[str, str]:
+    """Environment for Rasa and action-server processes: nothing downloaded or
+    reported (no model hub, no telemetry), the project importable."""
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(REPO_ROOT),
+        **extra,
+    }
 
 
 def free_port() -> int:

@@ -26,6 +26,7 @@ from cluster.services import (
     nginx,
     postgres,
     rabbitmq,
+    rasa_environment,
     redis,
 )
 from scripts.credentials import render
@@ -100,27 +101,19 @@ class Cluster:
 
     def environment(self) -> dict[str, str]:
         """The variables every process of the topology reads (see deploy/)."""
-        return {
-            **os.environ,
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "PYTHONPATH": str(REPO_ROOT),
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
-            "RABBITMQ_HOST": "127.0.0.1",
-            "RABBITMQ_PORT": str(self.ports["rabbitmq"]),
-            "RABBITMQ_USERNAME": "guest",
-            "RABBITMQ_PASSWORD": "guest",
-            "RABBITMQ_QUEUE": EVENT_QUEUE,
-            "ACTION_ENDPOINT_URL": (
-                f"http://127.0.0.1:{self.actions_proxy_port}/webhook"
-            ),
-            "RASA_API_TOKEN": self.api_token or "",
-            "TICKET_LOCK_LIFETIME": str(self.settings.lock_lifetime_s),
+        return rasa_environment(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            RABBITMQ_HOST="127.0.0.1",
+            RABBITMQ_PORT=str(self.ports["rabbitmq"]),
+            RABBITMQ_USERNAME="guest",
+            RABBITMQ_PASSWORD="guest",
+            RABBITMQ_QUEUE=EVENT_QUEUE,
+            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.actions_proxy_port}/webhook",
+            RASA_API_TOKEN=self.api_token or "",
+            TICKET_LOCK_LIFETIME=str(self.settings.lock_lifetime_s),
             **self.settings.extra_env,
-        }
+        )
 
     def start(self) -> None:
         """Start everything, in dependency order; raise with a log if a part fails."""

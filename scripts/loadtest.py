@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 import aiohttp
 import requests
 
-from cluster.services import Service, free_port
+from cluster.services import Service, free_port, rasa_environment
 from cluster.topology import Cluster, ClusterSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,7 +162,7 @@ def stock_rasa(state: Path) -> Iterator[str]:
     """Stock Rasa: in-memory tracker and lock store, DIET, one process, no nginx."""
     model = baseline_model()
     database = f"sqlite:///{state / 'assistant.db'}"
-    env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT)}
+    env = rasa_environment(DATABASE_URL=database)
     subprocess.run(
         [sys.executable, "-m", "actions.db", "init"], cwd=ROOT, env=env, check=True
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+
+from cluster.services import rasa_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO_ROOT / "models"
@@ -33,15 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def offline_env(**extra: str) -> dict[str, str]:
     """Environment for Rasa subprocesses: no model downloads, repo importable."""
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PYTHONPATH": str(REPO_ROOT),
-        **extra,
-    }
+    return rasa_environment(**extra)
 
 
 def _training_inputs() -> Iterable[Path]:

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
-import requests
 
 from tests.channels.conftest import Stack
+from tests.e2e.conftest import talk
 
 pytestmark = pytest.mark.e2e
-
-REPLY_TIMEOUT_S = 60
 
 
 def test_alice_checks_her_order_over_rest(stack: Stack) -> None:
     sender = f"rest-{uuid.uuid4().hex[:8]}"
-
-    def say(message: str) -> list[dict[str, Any]]:
-        response = requests.post(
-            f"{stack.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": message},
-            timeout=REPLY_TIMEOUT_S,
-        )
-        response.raise_for_status()
-        return response.json()
+    say = talk(stack.rasa_url, sender)
 
     [greeting] = say("hello")
     assert set(greeting) == {"recipient_id", "text"}
