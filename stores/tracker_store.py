@@ -58,10 +58,17 @@ def tracker_database_url(environ: dict[str, str] | None = None) -> str:
 
 
 def _engine(url: str) -> sa.engine.Engine:
-    """An engine that notices a restarted server instead of using dead connections."""
+    """An engine that notices a restarted server instead of using dead connections.
+
+    SQLite runs in write-ahead-log mode with ``synchronous=NORMAL``: a commit
+    survives the process being killed, readers do not wait for writers, and a
+    commit costs no disk flush (only a power cut can lose the latest commits).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return sa.create_engine(parsed, connect_args={"timeout": 30})
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_write_ahead_log)
+        return engine
     return sa.create_engine(
         parsed,
         pool_pre_ping=True,
@@ -69,8 +76,19 @@ def _engine(url: str) -> sa.engine.Engine:
     )
 
 
+def _sqlite_write_ahead_log(connection: Any, _: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class ResilientSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store with bounded retries and loud failure."""
+    """Rasa's SQL tracker store with bounded retries and loud failure.
+
+    Database calls run in worker threads: Rasa's own store runs them on the
+    event loop, where every commit's wait for the disk stops all conversations.
+    """
 
     def __init__(
         self,
@@ -105,20 +123,37 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(self.retry_interval_seconds)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
-        parent = super()
-        return await self._with_retries("read", lambda: parent.retrieve(sender_id))
+        return await self._with_retries(
+            "read", lambda: asyncio.to_thread(self._read_tracker, sender_id, False)
+        )
 
     async def retrieve_full_tracker(
         self, conversation_id: str
     ) -> DialogueStateTracker | None:
-        parent = super()
         return await self._with_retries(
-            "read", lambda: parent.retrieve_full_tracker(conversation_id)
+            "read", lambda: asyncio.to_thread(self._read_tracker, conversation_id, True)
         )
 
     async def keys(self) -> list[str]:
-        parent = super()
-        return list(await self._with_retries("read", parent.keys))
+        return await self._with_retries(
+            "read", lambda: asyncio.to_thread(self._read_keys)
+        )
+
+    def _read_tracker(
+        self, sender_id: str, all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """As Rasa's ``SQLTrackerStore._retrieve``, without an event loop."""
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, all_sessions).all()
+            events = [json.loads(row.data) for row in rows]
+        if not self.domain or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    def _read_keys(self) -> list[str]:
+        with self.session_scope() as session:
+            rows = session.query(self.SQLEvent.sender_id).distinct().all()
+            return [sender_id for (sender_id,) in rows]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Write the new events in one transaction, then publish exactly those.
@@ -127,10 +162,9 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         could not be stored is never announced to other systems either.
         """
 
-        async def write() -> list[Event]:
-            return self._write_new_events(tracker)
-
-        new_events = await self._with_retries("write", write)
+        new_events = await self._with_retries(
+            "write", lambda: asyncio.to_thread(self._write_new_events, tracker)
+        )
         if self.event_broker is not None:
             await self._stream_new_events(
                 self.event_broker, new_events, tracker.sender_id

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
+import rasa.core.nlg.interpolator
+from rasa.core.nlg.interpolator import interpolate, interpolate_text
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -46,9 +49,26 @@ async def test_asked_with_buttons_after_a_resolved_task(domain: dict[str, Any]) 
         for variation in domain["responses"]["utter_ask_rating"]
         if "channel" not in variation
     ]
-    assert [button["payload"] for button in question["buttons"]] == [
+    payloads = [button["payload"] for button in question["buttons"]]
+    assert [interpolate_text(payload, {}) for payload in payloads] == [
         f'/rate{{"rating": {value}}}' for value in range(1, 6)
     ]
+
+
+def test_rating_buttons_are_filled_without_a_missing_slot_error(
+    domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bare ``{"rating": 1}`` reads as a slot name: an error log per question."""
+    logged: list[str] = []
+
+    class Recorder:
+        def exception(self, event: str, **_: Any) -> None:
+            logged.append(event)
+
+    monkeypatch.setattr(rasa.core.nlg.interpolator, "structlogger", Recorder())
+    for variation in domain["responses"]["utter_ask_rating"]:
+        interpolate(copy.deepcopy(variation), {})
+    assert logged == []
 
 
 @pytest.mark.parametrize(
