@@ -63,12 +63,15 @@ serve-actions: setup seed  ## Run only the action server
 	$(BIN)/rasa run actions --port 5055
 
 # The multi-replica topology on this machine (cluster/): PostgreSQL, Redis,
-# RabbitMQ, the action server, REPLICAS Rasa servers and nginx on CLUSTER_PORT.
+# RabbitMQ, the action server, REPLICAS Rasa servers of WORKERS processes each
+# and nginx on CLUSTER_PORT.
 REPLICAS ?= 2
+WORKERS ?= 1
 CLUSTER_PORT ?= 8000
 
 cluster: setup $(MODEL)  ## Run REPLICAS Rasa replicas behind nginx; Ctrl-C stops all
-	$(BIN)/python -m cluster --replicas $(REPLICAS) --port $(CLUSTER_PORT)
+	$(BIN)/python -m cluster --replicas $(REPLICAS) --workers $(WORKERS) \
+		--port $(CLUSTER_PORT)
 
 loadtest: setup $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest

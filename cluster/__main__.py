@@ -1,6 +1,7 @@
 """`make cluster`: start the multi-replica topology, stop it on Ctrl-C.
 
-python -m cluster [--replicas N] [--port 8000] [--model PATH] [--state DIR]
+python -m cluster [--replicas N] [--workers W] [--port 8000] [--model PATH]
+                  [--state DIR]
 """
 
 from __future__ import annotations
@@ -23,15 +24,25 @@ def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="per replica")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model", type=Path, default=Path("models/assistant.tar.gz"))
     parser.add_argument("--state", type=Path, default=Path("var/cluster"))
     args = parser.parse_args()
-    cluster = Cluster(ClusterSettings(args.state, args.model, args.replicas, args.port))
+    cluster = Cluster(
+        ClusterSettings(
+            args.state,
+            args.model,
+            replicas=args.replicas,
+            workers=args.workers,
+            port=args.port,
+        )
+    )
     signal.signal(signal.SIGTERM, _stop_on_signal)
     try:
         print("cluster: starting PostgreSQL, Redis, RabbitMQ, actions, "
-              f"{args.replicas} Rasa replicas, nginx", flush=True)  # fmt: skip
+              f"{args.replicas} Rasa replicas ({args.workers} worker(s) each), "
+              "nginx", flush=True)  # fmt: skip
         cluster.start()
         replicas = ", ".join(map(cluster.replica_url, range(args.replicas)))
         print(

@@ -44,6 +44,11 @@ class ClusterSettings:
     state: Path
     model: Path
     replicas: int = 2
+    # Sanic worker processes per replica (Rasa's SANIC_WORKERS): one Python process
+    # uses one core, so a replica uses more cores only through workers. Each worker
+    # holds its own socket.io sessions: with more than one, socket.io clients must
+    # use the websocket transport (the widget can), not long-polling.
+    workers: int = 1
     port: int = 8000
     rate_per_client: int = 20
     burst_per_client: int = 40
@@ -164,7 +169,7 @@ class Cluster:
             command,
             self.state / "log" / f"rasa-{index}.log",
             lambda: _ok(f"http://127.0.0.1:{port}/webhooks/rest/"),
-            env=env,
+            env={**env, "SANIC_WORKERS": str(self.settings.workers)},
             cwd=REPO_ROOT,
         )
 

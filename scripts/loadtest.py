@@ -1,13 +1,14 @@
 """Load test: full order-status conversations against the cluster and stock Rasa.
 
-For each set-up (the cluster of cluster/topology.py with 1 and with 2 Rasa
-replicas behind nginx, and a stock Rasa server: in-memory tracker store, DIET
-pipeline) and each number of concurrent conversations, simulated customers hold
-order-status conversations over REST for a fixed time and the reply latency
-(p50/p95/p99), messages per second and errors are printed, then written to
-results/loadtest.json.
+For each set-up (the cluster of cluster/topology.py as REPLICASxWORKERS: 1 replica
+of 1 and of 2 Sanic workers, 2 replicas of 1 worker, all behind nginx; and a
+stock Rasa server: in-memory tracker store, DIET pipeline) and each number of
+concurrent conversations, simulated customers hold order-status conversations
+over REST for a fixed time and the reply latency (p50/p95/p99), messages per
+second and errors are printed, then written to results/loadtest.json.
 
-    python -m scripts.loadtest [--levels 10 50 200] [--seconds 20] [--think 0.5]
+    python -m scripts.loadtest [--levels 10 50 200] [--topologies 1x1 1x2 2x1]
+                               [--seconds 20] [--think 0.5] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -117,13 +118,15 @@ async def run_level(
 
 
 @contextmanager
-def project_cluster(replicas: int, state: Path) -> Iterator[str]:
+def project_cluster(topology: str, state: Path) -> Iterator[str]:
     """The production topology; rate limits off (every simulated client is local)."""
+    replicas, workers = map(int, topology.split("x"))
     cluster = Cluster(
         ClusterSettings(
             state=state,
             model=MODEL,
             replicas=replicas,
+            workers=workers,
             port=free_port(),
             rate_per_client=100_000,
             burst_per_client=100_000,
@@ -201,28 +204,33 @@ def stock_rasa(state: Path) -> Iterator[str]:
             service.stop()
 
 
+def describe(topology: str) -> str:
+    replicas, workers = map(int, topology.split("x"))
+    plural = lambda n, word: f"{n} {word}{'s' if n > 1 else ''}"  # noqa: E731
+    return f"cluster, {plural(replicas, 'replica')} × {plural(workers, 'worker')}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[10, 50, 200])
-    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--topologies", nargs="+", default=["1x1", "1x2", "2x1"], metavar="RxW"
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--think", type=float, default=0.5, help="pause per message")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
-    setups = [
-        (f"cluster, {n} replica{'s' if n > 1 else ''}", project_cluster, n)
-        for n in args.replicas
-    ]
+    setups = [(describe(topology), topology) for topology in args.topologies]
     if not args.no_baseline:
-        setups.append(("stock Rasa (in-memory, DIET)", stock_rasa, 0))
+        setups.append(("stock Rasa (in-memory, DIET)", None))
     results: list[LevelResult] = []
-    for name, start, replicas in setups:
+    for name, topology in setups:
         with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
             state = Path(tmp)
             state.chmod(0o755)  # PostgreSQL runs as its own account
-            starter = start(replicas, state) if replicas else start(state)
-            with starter as url:
+            server = project_cluster(topology, state) if topology else None
+            with server or stock_rasa(state) as url:
                 asyncio.run(run_level(name, url, 5, 5, args.think))  # warm up
                 for level in args.levels:
                     result = asyncio.run(

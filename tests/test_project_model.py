@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import accuracy_score, f1_score
@@ -86,6 +87,12 @@ def test_gibberish_is_not_forced_into_a_real_intent(agent: Agent) -> None:
     """Keyboard mashing is either not understood or out of scope, never an order."""
     parses = parse_all(agent, ["qwx zzkv plorb", "asdf jkl qwe", "blorp fnarg zzz"])
     assert {p["intent"]["name"] for p in parses} <= {"nlu_fallback", "out_of_scope"}
+
+
+@pytest.mark.e2e
+def test_the_loaded_model_answers_on_one_thread(agent: Agent) -> None:
+    """config.yml's inference_threads: 1 parse costs half the CPU of two threads."""
+    assert torch.get_num_threads() == 1
 
 
 @pytest.mark.e2e
