@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,8 @@ class PipelineResult:
 
 
 def timed_train(arguments: list[str], model_dir: Path, name: str) -> tuple[Path, float]:
+    """Train from scratch: an empty training cache, so no earlier run's results
+    are reused (`rasa train nlu` has no --force)."""
     command = [
         RASA,
         "train",
@@ -59,8 +62,9 @@ def timed_train(arguments: list[str], model_dir: Path, name: str) -> tuple[Path,
         "--fixed-model-name",
         name,
     ]
+    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(model_dir / f"cache-{name}")}
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return model_dir / f"{name}.tar.gz", time.perf_counter() - started
 
 
