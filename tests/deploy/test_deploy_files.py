@@ -1028,8 +1028,12 @@ def test_nginx_answers_like_the_cluster_when_nothing_is_up(tmp_path: Path) -> No
             for _ in range(150)
         ]
         assert 429 in statuses, "per-client rate limit"
-        limited = session.get(f"{base}/webhooks/rest/", timeout=5)
-        assert limited.status_code == 429 and "faster" in limited.json()[0]["text"]
+        # The channels share that limit. The bucket may have refilled by a request
+        # or two since the burst (a slow machine), so ask until it says no.
+        answers = [session.get(f"{base}/webhooks/rest/", timeout=5) for _ in range(20)]
+        limited = [answer for answer in answers if answer.status_code == 429]
+        assert limited, [answer.status_code for answer in answers]
+        assert "faster" in limited[0].json()[0]["text"]
 
 
 # --- kubectl (optional) -------------------------------------------------------
