@@ -117,16 +117,39 @@ async def run_level(
     )
 
 
+@dataclass(frozen=True)
+class Topology:
+    replicas: int
+    workers: int
+
+    def __str__(self) -> str:
+        def count(n: int, word: str) -> str:
+            return f"{n} {word}{'s' if n > 1 else ''}"
+
+        replicas = count(self.replicas, "replica")
+        return f"cluster, {replicas} × {count(self.workers, 'worker')}"
+
+
+def topology(text: str) -> Topology:
+    """``RxW`` on the command line: R replicas of W Sanic workers each."""
+    replicas, _, workers = text.partition("x")
+    if (
+        not (replicas.isdigit() and workers.isdigit())
+        or min(int(replicas), int(workers)) < 1
+    ):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected RxW, e.g. 1x2")
+    return Topology(int(replicas), int(workers))
+
+
 @contextmanager
-def project_cluster(topology: str, state: Path) -> Iterator[str]:
+def project_cluster(shape: Topology, state: Path) -> Iterator[str]:
     """The production topology; rate limits off (every simulated client is local)."""
-    replicas, workers = map(int, topology.split("x"))
     cluster = Cluster(
         ClusterSettings(
             state=state,
             model=MODEL,
-            replicas=replicas,
-            workers=workers,
+            replicas=shape.replicas,
+            workers=shape.workers,
             port=free_port(),
             rate_per_client=100_000,
             burst_per_client=100_000,
@@ -204,33 +227,32 @@ def stock_rasa(state: Path) -> Iterator[str]:
             service.stop()
 
 
-def describe(topology: str) -> str:
-    replicas, workers = map(int, topology.split("x"))
-    plural = lambda n, word: f"{n} {word}{'s' if n > 1 else ''}"  # noqa: E731
-    return f"cluster, {plural(replicas, 'replica')} × {plural(workers, 'worker')}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument(
-        "--topologies", nargs="+", default=["1x1", "1x2", "2x1"], metavar="RxW"
+        "--topologies",
+        nargs="+",
+        type=topology,
+        default=[Topology(1, 1), Topology(1, 2), Topology(2, 1)],
+        metavar="RxW",
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--think", type=float, default=0.5, help="pause per message")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
-    setups = [(describe(topology), topology) for topology in args.topologies]
+    setups: list[Topology | None] = list(args.topologies)
     if not args.no_baseline:
-        setups.append(("stock Rasa (in-memory, DIET)", None))
+        setups.append(None)  # stock Rasa
     results: list[LevelResult] = []
-    for name, topology in setups:
+    for shape in setups:
+        name = str(shape) if shape else "stock Rasa (in-memory, DIET)"
         with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
             state = Path(tmp)
             state.chmod(0o755)  # PostgreSQL runs as its own account
-            server = project_cluster(topology, state) if topology else None
-            with server or stock_rasa(state) as url:
+            server = project_cluster(shape, state) if shape else stock_rasa(state)
+            with server as url:
                 asyncio.run(run_level(name, url, 5, 5, args.think))  # warm up
                 for level in args.levels:
                     result = asyncio.run(
