@@ -82,8 +82,24 @@ def shop_site(tmp_path: Path, options: dict[str, Any]) -> Iterator[str]:
         server.shutdown()
 
 
+# Counts each time the typing indicator is shown: a fast reply can hide it again
+# before a test could look, so the page itself keeps the record.
+COUNT_TYPING_SHOWN = """
+window.typingShown = 0;
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    const target = change.target;
+    if (target.classList.contains("rasa-chat__typing") && !target.hidden) {
+      window.typingShown += 1;
+    }
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["hidden"] });
+"""
+
+
 def open_page(browser: Browser, stack: Stack, **context: object) -> Page:
     page = browser.new_context(**context).new_page()
+    page.add_init_script(COUNT_TYPING_SHOWN)
     page.goto(f"{stack.web_url}/?rasa={stack.rasa_url}")
     return page
 
@@ -93,8 +109,9 @@ def say(page: Page, text: str) -> None:
     message_box = page.get_by_label("Your message")
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
     message_box.fill(text)
+    shown_before = page.evaluate("window.typingShown")
     message_box.press("Enter")
-    expect(page.locator(".rasa-chat__typing")).to_be_visible()
+    page.wait_for_function(f"window.typingShown > {shown_before}", timeout=5000)
 
 
 def expect_reply(page: Page, text: str) -> None:
@@ -197,6 +214,7 @@ def test_widget_with_a_token_over_websockets_across_replicas(
     }
     with shop_site(tmp_path, options) as url:
         page = browser.new_context().new_page()
+        page.add_init_script(COUNT_TYPING_SHOWN)
         polls: list[str] = []
         page.on(
             "request", lambda r: "transport=polling" in r.url and polls.append(r.url)
