@@ -14,7 +14,7 @@ process, bounded (least recently used entries leave first), and off with
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 from rasa.core.featurizers.precomputation import MessageContainerForCoreFeaturization
@@ -24,6 +24,8 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
+
+from components.bounded_cache import BoundedCache
 
 CACHE_SIZE_KEY = "prediction_cache_size"
 
@@ -40,8 +42,9 @@ class CachedTEDPolicy(TEDPolicy):
 
     def __init__(self, config: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
-        self._cache_size = int(config[CACHE_SIZE_KEY])
-        self._predictions: OrderedDict[str, PolicyPrediction] = OrderedDict()
+        self._predictions: BoundedCache[PolicyPrediction] = BoundedCache(
+            int(config[CACHE_SIZE_KEY])
+        )
 
     def predict_action_probabilities(
         self,
@@ -56,16 +59,11 @@ class CachedTEDPolicy(TEDPolicy):
             return super().predict_action_probabilities(
                 tracker, domain, rule_only_data, precomputations, **kwargs
             )
-        remembered = self._predictions.get(key)
-        if remembered is None:
-            remembered = super().predict_action_probabilities(
-                tracker, domain, rule_only_data, precomputations, **kwargs
-            )
-            self._predictions[key] = remembered
-            if len(self._predictions) > self._cache_size:
-                self._predictions.popitem(last=False)
-        else:
-            self._predictions.move_to_end(key)
+        compute = partial(
+            super().predict_action_probabilities,
+            tracker, domain, rule_only_data, precomputations, **kwargs,
+        )  # fmt: skip
+        remembered = self._predictions.get_or_compute(key, compute)
         return self._prediction(
             list(remembered.probabilities),
             is_end_to_end_prediction=remembered.is_end_to_end_prediction,
@@ -79,7 +77,9 @@ class CachedTEDPolicy(TEDPolicy):
         rule_only_data: dict[str, Any] | None,
     ) -> str | None:
         """The states TED reads, as text; None where the words matter too."""
-        if self._cache_size <= 0 or self.model is None or TEXT in self.fake_features:
+        if self._predictions.size <= 0 or self.model is None:
+            return None
+        if TEXT in self.fake_features:
             return None
         ml_only = self.supported_data() == SupportedData.ML_DATA
         [states] = self.featurizer.prediction_states(

@@ -2,72 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.policies.ted_policy import TEDPolicy
-from rasa.shared.core.events import (
-    ActionExecuted,
-    ActiveLoop,
-    Event,
-    SlotSet,
-    UserUttered,
-)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from components.cached_ted_policy import CachedTEDPolicy
-
-ORDER_STATUS = [
-    ActionExecuted("action_listen"),
-    UserUttered(
-        "where is my order ORD-1001?",
-        {"name": "check_order_status", "confidence": 0.99},
-        [{"entity": "order_id", "value": "ORD-1001", "start": 18, "end": 26}],
-    ),
-    SlotSet("order_id", "ORD-1001"),
-    ActionExecuted("action_prepare_order_request"),
-    SlotSet("order_task", "status"),
-    ActionExecuted("order_form"),
-    ActiveLoop("order_form"),
-    SlotSet("requested_slot", "email"),
-    ActionExecuted("action_listen"),
-    UserUttered(
-        "alice@example.com",
-        {"name": "inform", "confidence": 0.97},
-        [{"entity": "email", "value": "alice@example.com", "start": 0, "end": 17}],
-    ),
-    SlotSet("email", "alice@example.com"),
-    ActionExecuted("order_form"),
-    ActiveLoop(None),
-    SlotSet("requested_slot", None),
-]
-
-
-@pytest.fixture(scope="module")
-def agent(trained_model: Path) -> Agent:
-    return Agent.load(str(trained_model))
+from tests.components.conversations import (
+    DETOUR_IN_FORM,
+    ORDER_STATUS,
+    loaded_component,
+    prefixes,
+)
 
 
 @pytest.fixture
 def policy(agent: Agent) -> CachedTEDPolicy:
-    nodes = agent.processor.graph_runner._instantiated_nodes.values()
-    [policy] = [
-        node._component
-        for node in nodes
-        if isinstance(node._component, CachedTEDPolicy)
-    ]
+    policy = loaded_component(agent, CachedTEDPolicy)
     policy._predictions.clear()
     return policy
-
-
-def prefixes(agent: Agent, events: list[Event]) -> list[DialogueStateTracker]:
-    """The conversation after each of its events: every state TED sees in it."""
-    return [
-        DialogueStateTracker.from_events("cache-test", events[:end], agent.domain.slots)
-        for end in range(1, len(events) + 1)
-    ]
 
 
 def probabilities(prediction: Any) -> list[float]:
@@ -78,7 +33,7 @@ def probabilities(prediction: Any) -> list[float]:
 def test_cached_predictions_equal_teds_own(
     agent: Agent, policy: CachedTEDPolicy
 ) -> None:
-    for tracker in prefixes(agent, ORDER_STATUS):
+    for tracker in prefixes(agent, ORDER_STATUS) + prefixes(agent, DETOUR_IN_FORM):
         computed = TEDPolicy.predict_action_probabilities(policy, tracker, agent.domain)
         first = policy.predict_action_probabilities(tracker, agent.domain)
         again = policy.predict_action_probabilities(tracker, agent.domain)
@@ -111,7 +66,7 @@ def test_a_state_seen_before_is_not_computed_again(
 def test_the_cache_stays_within_its_size(
     agent: Agent, policy: CachedTEDPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(policy, "_cache_size", 3)
+    monkeypatch.setattr(policy._predictions, "size", 3)
     for tracker in prefixes(agent, ORDER_STATUS):
         policy.predict_action_probabilities(tracker, agent.domain)
     assert len(policy._predictions) == 3
@@ -121,7 +76,7 @@ def test_the_cache_stays_within_its_size(
 def test_size_zero_turns_the_cache_off(
     agent: Agent, policy: CachedTEDPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(policy, "_cache_size", 0)
+    monkeypatch.setattr(policy._predictions, "size", 0)
     for tracker in prefixes(agent, ORDER_STATUS):
         policy.predict_action_probabilities(tracker, agent.domain)
     assert len(policy._predictions) == 0
