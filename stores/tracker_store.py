@@ -16,6 +16,7 @@ else the embedded SQLite file ``var/conversations.db``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SQLITE_FILE = Path(__file__).resolve().parents[1] / "var" / "conversations.db"
 POSTGRES_CONNECT_TIMEOUT_S = 3
+# Set on the trackers this store reads and writes: how many events are stored.
+STORED_EVENTS = "stored_event_count"
 T = TypeVar("T")
 
 
@@ -88,6 +91,11 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
     Database calls run in worker threads: Rasa's own store runs them on the
     event loop, where every commit's wait for the disk stops all conversations.
+
+    A tracker read or written here remembers how many of its events are stored,
+    so saving it writes the rest without Rasa's counting query first; a tracker
+    from elsewhere is counted as Rasa does. The lock store keeps other replicas
+    from writing to the conversation in between.
     """
 
     def __init__(
@@ -148,7 +156,10 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             events = [json.loads(row.data) for row in rows]
         if not self.domain or not events:
             return None
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not all_sessions:
+            setattr(tracker, STORED_EVENTS, len(tracker.events))
+        return tracker
 
     def _read_keys(self) -> list[str]:
         with self.session_scope() as session:
@@ -171,24 +182,37 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             )
 
     def _write_new_events(self, tracker: DialogueStateTracker) -> list[Event]:
-        with self.session_scope() as session:
-            new_events = list(self._additional_events(session, tracker))
-            for event in new_events:
-                data = event.as_dict()
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {})
-                        .get("intent", {})
-                        .get(INTENT_NAME_KEY),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
-                )
-            session.commit()
+        stored = getattr(tracker, STORED_EVENTS, None)
+        try:
+            with self.session_scope() as session:
+                if stored is None:
+                    new_events = list(self._additional_events(session, tracker))
+                else:
+                    new_events = list(itertools.islice(tracker.events, stored, None))
+                if new_events:
+                    rows = [self._row(tracker.sender_id, e) for e in new_events]
+                    session.execute(self.SQLEvent.__table__.insert(), rows)
+                    session.commit()
+        except Exception:
+            # The commit may have reached the database: count on the next try.
+            setattr(tracker, STORED_EVENTS, None)
+            raise
+        setattr(tracker, STORED_EVENTS, len(tracker.events))
         return new_events
+
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {})
+            .get("intent", {})
+            .get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
 
 def _keep_failures_visible() -> None:

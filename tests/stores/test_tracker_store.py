@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -92,3 +93,50 @@ def test_sqlite_runs_in_write_ahead_log_mode(store: ResilientSQLTrackerStore) ->
         mode = connection.execute(sa.text("PRAGMA journal_mode")).scalar()
         synchronous = connection.execute(sa.text("PRAGMA synchronous")).scalar()
     assert (mode, synchronous) == ("wal", 1)  # 1 = NORMAL
+
+
+def stored_event_names(store: ResilientSQLTrackerStore) -> list[str]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT data FROM events ORDER BY id"))
+        return [json.loads(data)["event"] for (data,) in rows]
+
+
+async def test_a_tracker_read_here_is_saved_without_counting_again(
+    store: ResilientSQLTrackerStore, domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa counts the stored events before every write; this store knows them."""
+    await store.save(conversation(domain))
+    tracker = await store.retrieve("alice-1")
+    assert tracker is not None
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("the stored events were counted again")
+
+    monkeypatch.setattr(store, "_additional_events", refuse)
+    tracker.update(ActionExecuted("order_form"))
+    await store.save(tracker)
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    assert stored_event_names(store) == ["action", "user", "slot", "action", "action"]
+
+
+async def test_after_a_failed_write_the_stored_events_are_counted_again(
+    store: ResilientSQLTrackerStore, domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that failed on the way back may have been stored: no duplicates."""
+    tracker = conversation(domain)
+    await store.save(tracker)
+    tracker.update(ActionExecuted("order_form"))
+    commit = sa.orm.Session.commit
+    calls = {"n": 0}
+
+    def commit_then_fail(session: sa.orm.Session) -> None:
+        commit(session)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("connection lost"))
+
+    monkeypatch.setattr(sa.orm.Session, "commit", commit_then_fail)
+    monkeypatch.setattr(store, "retry_interval_seconds", 0.01)
+    await store.save(tracker)
+    assert stored_event_names(store) == ["action", "user", "slot", "action"]
