@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
-from rasa.core.agent import Agent
 from rasa.shared.core.events import Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
@@ -60,37 +56,6 @@ def test_the_event_schema_is_not_checked_again_per_reply(
 
     monkeypatch.setattr(schema_class, "check_schema", classmethod(refuse))
     assert action._validate_action_result(GOOD_REPLY) is True
-
-
-@pytest.fixture(scope="module")
-def agent(trained_model: Path) -> Agent:
-    return Agent.load(str(trained_model))
-
-
-@pytest.mark.e2e
-async def test_messages_are_parsed_off_the_event_loop(
-    agent: Agent, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The BERT pass must not hold up the other conversations on the loop."""
-    processor = agent.processor
-    parse_with_graph = processor._parse_message_with_graph
-    parsing_threads: list[threading.Thread] = []
-
-    def recording(*args: Any) -> dict[str, Any]:
-        parsing_threads.append(threading.current_thread())
-        return parse_with_graph(*args)
-
-    monkeypatch.setattr(processor, "_parse_message_with_graph", recording)
-    texts = [f"where is my order ORD-{1001 + n}?" for n in range(8)] + ["hello"]
-    parsed = await asyncio.gather(*(agent.parse_message(text) for text in texts))
-
-    assert [result["text"] for result in parsed] == texts
-    assert [result["intent"]["name"] for result in parsed[:8]] == [
-        "check_order_status"
-    ] * 8
-    assert parsed[-1]["intent"]["name"] == "greet"
-    assert len(parsing_threads) == len(texts)
-    assert threading.main_thread() not in parsing_threads
 
 
 def test_every_event_type_resolves_to_rasas_class(
