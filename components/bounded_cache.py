@@ -8,6 +8,9 @@ from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
 
+# The cached policies' option: how many states to remember; 0 turns caching off.
+CACHE_SIZE_KEY = "prediction_cache_size"
+
 
 class BoundedCache(Generic[Value]):
     """Least recently used entries leave first; a size of 0 or less stores nothing.

@@ -24,9 +24,7 @@ from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.generator import State
 
-from components.bounded_cache import BoundedCache
-
-CACHE_SIZE_KEY = "prediction_cache_size"
+from components.bounded_cache import CACHE_SIZE_KEY, BoundedCache
 
 
 @DefaultV1Recipe.register(

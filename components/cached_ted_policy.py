@@ -25,9 +25,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
-from components.bounded_cache import BoundedCache
-
-CACHE_SIZE_KEY = "prediction_cache_size"
+from components.bounded_cache import CACHE_SIZE_KEY, BoundedCache
 
 
 @DefaultV1Recipe.register(
