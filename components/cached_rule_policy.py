@@ -42,7 +42,9 @@ class CachedRulePolicy(RulePolicy):
         self._matching_rules: BoundedCache[frozenset[str]] = BoundedCache(0)
 
     @classmethod
-    def load(cls, config: dict[str, Any], *args: Any, **kwargs: Any) -> RulePolicy:
+    def load(
+        cls, config: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> CachedRulePolicy:
         policy = super().load(config, *args, **kwargs)
         policy._matching_rules = BoundedCache(int(config[CACHE_SIZE_KEY]))
         return policy
