@@ -11,15 +11,23 @@ message is handled.
 * Event types: Rasa finds an event's class by walking every subclass of
   ``Event`` for each event it reads (~30 per tracker per message). The classes
   are looked up by type name instead, walked again only for a name not yet known.
+* Graph runs: ``DaskGraphRunner.run`` rebuilt the minimal schema, a dask graph
+  and dask's ordering for every run (a parse and 2-3 predictions per message),
+  and formatted its debug line, tracker included, even with debug logging off:
+  about 4 ms of CPU per message. The same nodes run in the same dependency
+  order, worked out once per set of targets and inputs.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
@@ -66,5 +74,73 @@ def _event_classes_by_type_name() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
 
 
+def _graph_runs_in_remembered_order() -> None:
+    logger = logging.getLogger(DaskGraphRunner.__module__)
+
+    def execution_order(
+        runner: DaskGraphRunner, targets: tuple[str, ...], inputs: frozenset[str]
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """Each node the targets need, after the nodes it needs (as dask runs them).
+
+        An input stands in for a node of its name, as in Rasa's dask graph.
+        """
+        orders = runner.__dict__.setdefault("_execution_orders", {})
+        if (targets, inputs) not in orders:
+            nodes = runner._graph_schema.nodes
+            order: list[tuple[str, tuple[str, ...]]] = []
+            visited: set[str] = set()
+
+            def visit(name: str) -> None:
+                if name in visited or name in inputs or name not in nodes:
+                    return
+                visited.add(name)
+                needs = tuple(nodes[name].needs.values())
+                for need in needs:
+                    visit(need)
+                order.append((name, needs))
+
+            for target in targets:
+                visit(target)
+            orders[(targets, inputs)] = order
+        return orders[(targets, inputs)]
+
+    def run(
+        self: DaskGraphRunner,
+        inputs: dict[str, Any] | None = None,
+        targets: list[str] | None = None,
+    ) -> dict[str, Any]:
+        inputs = inputs or {}
+        run_targets = tuple(targets if targets else self._graph_schema.target_names)
+        order = execution_order(self, run_targets, frozenset(inputs))
+        needed = {name for name, _ in order}
+        for value in inputs.values():
+            # Rasa's check: dask would have read such a value as a node's output.
+            if isinstance(value, str) and value in needed:
+                raise GraphRunError(
+                    f"Input value '{value}' clashes with a node name. Make sure "
+                    f"that none of the input names passed to the `run` method are "
+                    f"the same as node names in the graph schema."
+                )
+        logger.debug(
+            "Running graph with inputs: %s, targets: %s and %s.",
+            inputs,
+            targets,
+            self._execution_context,
+        )
+        # Outputs are (node name, value) pairs, as GraphNode takes and returns them;
+        # a need that nothing provides is passed as its bare name, as dask does.
+        outputs: dict[str, Any] = {name: (name, val) for name, val in inputs.items()}
+        try:
+            for name, needs in order:
+                node = self._instantiated_nodes[name]
+                outputs[name] = node(*(outputs.get(need, need) for need in needs))
+        except RuntimeError as error:
+            raise GraphRunError("Error running runner.") from error
+        return dict(outputs[target] for target in run_targets)
+
+    DaskGraphRunner.run = run  # type: ignore[method-assign]
+
+
 _compiled_action_result_check()
 _event_classes_by_type_name()
+_graph_runs_in_remembered_order()

@@ -1,4 +1,4 @@
-"""Shared test set-up: the ``e2e`` marker, and a trained model for tests needing one."""
+"""Shared test set-up: the ``e2e`` marker; a trained model, and its agent, on demand."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from cluster.services import rasa_environment
+
+if TYPE_CHECKING:
+    from rasa.core.agent import Agent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO_ROOT / "models"
@@ -78,3 +82,11 @@ def trained_model() -> Path:
         output = result.stdout[-4000:] + result.stderr[-4000:]
         pytest.fail(f"rasa train failed ({result.returncode}):\n{output}")
     return model
+
+
+@pytest.fixture(scope="session")
+def agent(trained_model: Path) -> Agent:
+    """The trained project model, loaded once for every test that reads it."""
+    from rasa.core.agent import Agent  # TensorFlow and all: only when needed
+
+    return Agent.load(str(trained_model))

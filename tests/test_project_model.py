@@ -25,11 +25,6 @@ INTENT_ACCURACY_FLOOR = 0.90
 SENTIMENT_MACRO_F1_FLOOR = 0.80
 
 
-@pytest.fixture(scope="module")
-def agent(trained_model: Path) -> Agent:
-    return Agent.load(str(trained_model))
-
-
 def parse_all(agent: Agent, texts: list[str]) -> list[dict]:
     async def run() -> list[dict]:
         return [await agent.parse_message(text) for text in texts]

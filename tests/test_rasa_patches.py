@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import dask
 import pytest
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 import components  # noqa: F401  (applies rasa_patches, as loading the model does)
 import rasa_patches
+from tests.components.conversations import ORDER_STATUS, prefixes
 
 GOOD_REPLY = {
     "events": [{"event": "slot", "name": "order_id", "value": "ORD-1001"}],
@@ -81,3 +91,103 @@ def test_unknown_event_types_keep_rasas_answers() -> None:
     assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
     with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
         Event.resolve_by_type("no_such_event")
+
+
+def run_under_dask(
+    runner: DaskGraphRunner, inputs: dict[str, Any], targets: list[str]
+) -> dict[str, Any]:
+    """What Rasa's own ``DaskGraphRunner.run`` does with these inputs and targets."""
+    graph = runner._build_dask_graph(runner._graph_schema.minimal_graph_schema(targets))
+    runner._add_inputs_to_graph(inputs, graph)
+    return dict(dask.get(graph, targets))
+
+
+def parse_inputs(agent: Agent, text: str) -> dict[str, Any]:
+    """What the processor passes to parse one message, as new objects."""
+    return {
+        PLACEHOLDER_MESSAGE: [UserMessage(text)],
+        PLACEHOLDER_TRACKER: DialogueStateTracker("parse", agent.domain.slots),
+    }
+
+
+@pytest.mark.parametrize(
+    "text", ["where is my order ORD-1001?", "this is taking forever!!", "alice@x.org"]
+)
+def test_a_parse_gives_what_dask_gives(agent: Agent, text: str) -> None:
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+
+    [ours] = runner.run(inputs=parse_inputs(agent, text), targets=[target])[target]
+    [dasks] = run_under_dask(runner, parse_inputs(agent, text), [target])[target]
+
+    assert ours.as_dict(only_output_properties=True) == dasks.as_dict(
+        only_output_properties=True
+    )
+    assert ours.get("intent")["name"]  # a real parse, not two empty ones
+
+
+def test_every_prediction_in_a_conversation_is_what_dask_gives(agent: Agent) -> None:
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.core_target
+    predicted = []
+    for tracker in prefixes(agent, ORDER_STATUS):
+        inputs = {PLACEHOLDER_TRACKER: tracker}
+        ours = runner.run(inputs=inputs, targets=[target])[target]
+        dasks = run_under_dask(runner, inputs, [target])[target]
+        assert ours == dasks
+        predicted.append(ours.max_confidence_index)
+    assert len(set(predicted)) > 2  # the conversation moves through its actions
+
+
+def test_the_order_of_nodes_is_worked_out_once(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+    [expected] = runner.run(inputs=parse_inputs(agent, "hello"), targets=[target])[
+        target
+    ]
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise AssertionError("the graph was handed to dask")
+
+    monkeypatch.setattr(dask, "get", refuse)
+    monkeypatch.setattr(runner, "_graph_schema", GraphSchema({}))  # nothing to walk
+    [again] = runner.run(inputs=parse_inputs(agent, "hello"), targets=[target])[target]
+    assert again.get("intent") == expected.get("intent")
+
+
+def test_the_debug_line_is_only_written_when_debug_logging_is_on(
+    agent: Agent, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rasa formatted the tracker into this line on every run, logged or not."""
+
+    class CountsFormatting:
+        times = 0
+
+        def __repr__(self) -> str:
+            CountsFormatting.times += 1
+            return "<counted>"
+
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+    counted = CountsFormatting()
+    with caplog.at_level(logging.INFO, logger=DaskGraphRunner.__module__):
+        inputs = {**parse_inputs(agent, "hi"), "__unused__": counted}
+        runner.run(inputs=inputs, targets=[target])
+    assert CountsFormatting.times == 0
+
+    with caplog.at_level(logging.DEBUG, logger=DaskGraphRunner.__module__):
+        inputs = {**parse_inputs(agent, "hi"), "__unused__": counted}
+        runner.run(inputs=inputs, targets=[target])
+    assert CountsFormatting.times > 0  # once per log handler
+    assert "Running graph with inputs" in caplog.text and "<counted>" in caplog.text
+
+
+def test_an_input_value_naming_a_node_is_refused_as_rasa_does(agent: Agent) -> None:
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+    some_node = next(iter(runner._graph_schema.minimal_graph_schema([target]).nodes))
+    inputs = {**parse_inputs(agent, "hi"), "__other__": some_node}
+    with pytest.raises(GraphRunError, match="clashes with a node name"):
+        runner.run(inputs=inputs, targets=[target])
