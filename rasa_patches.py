@@ -16,6 +16,9 @@ message is handled.
   and formatted its debug line, tracker included, even with debug logging off:
   about 4 ms of CPU per message. The same nodes run in the same dependency
   order, worked out once per set of targets and inputs.
+* Event stream: before publishing each event (~8 per message) the Pika and
+  Kafka brokers deep-copy it without its parse data, only to log that copy:
+  ~1.7 ms of CPU per message. A shallow copy logs the same.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import rasa.shared.core.events
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -141,6 +145,15 @@ def _graph_runs_in_remembered_order() -> None:
     DaskGraphRunner.run = run  # type: ignore[method-assign]
 
 
+def _events_logged_without_deep_copies() -> None:
+    def remove_parse_data(event: dict[str, Any]) -> dict[str, Any]:
+        """The event without its parse data, for a log line (which only reads it)."""
+        return {key: value for key, value in event.items() if key != "parse_data"}
+
+    rasa.shared.core.events.remove_parse_data = remove_parse_data
+
+
 _compiled_action_result_check()
 _event_classes_by_type_name()
 _graph_runs_in_remembered_order()
+_events_logged_without_deep_copies()

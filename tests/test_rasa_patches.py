@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
 import dask
 import pytest
+import rasa.shared.core.events
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
@@ -191,3 +193,23 @@ def test_an_input_value_naming_a_node_is_refused_as_rasa_does(agent: Agent) -> N
     inputs = {**parse_inputs(agent, "hi"), "__other__": some_node}
     with pytest.raises(GraphRunError, match="clashes with a node name"):
         runner.run(inputs=inputs, targets=[target])
+
+
+def test_an_event_is_logged_without_parse_data_and_without_a_deep_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The brokers logged a deep copy of every event they published."""
+    event = UserUttered(
+        "where is my order?", {"name": "check_order_status", "confidence": 0.9}
+    ).as_dict()
+    original = copy.deepcopy(event)
+
+    def refuse(*_: Any) -> None:
+        raise AssertionError("the event was deep-copied")
+
+    monkeypatch.setattr(copy, "deepcopy", refuse)
+    reduced = rasa.shared.core.events.remove_parse_data(event)
+
+    assert "parse_data" not in reduced
+    assert reduced == {k: v for k, v in original.items() if k != "parse_data"}
+    assert event == original  # what gets published keeps its parse data
