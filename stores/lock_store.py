@@ -6,13 +6,16 @@ Here every step is one Lua script, atomic in Redis:
 
 - Order: each message draws a ticket (``INCR``) and queues under it; the lowest
   live ticket goes next, so messages are handled one at a time in arrival order.
-- Expiry: the holder's claim is a key with a TTL of the lock lifetime
+- Expiry: one message holds the lock for at most the lock lifetime
   (``lock_lifetime`` in endpoints.yml, else ``TICKET_LOCK_LIFETIME``, else 60 s),
-  counted from the moment it is taken.
+  so a handler that hangs blocks its conversation for one lifetime.
+- Dead predecessors: the holder's claim is a key with a TTL of the holder
+  timeout (``holder_timeout``, 5 s, at most a lifetime), renewed from a thread
+  while its message is handled; waiters refresh a heartbeat as often. A crashed
+  replica's claim, or a dead waiter's ticket, lapses within the holder timeout,
+  not a whole lifetime, so its conversations move on within seconds.
 - Owner-checked release: only the claim's owner deletes it, so a holder that ran
   past its lifetime cannot free the lock of the one after it.
-- Dead predecessors: waiters refresh a heartbeat at each poll; a dead holder's
-  claim, or a dead waiter's ticket, lapses after at most one lifetime.
 - Redis restarted (data lost): waiters re-queue under their old tickets and, as
   nobody knows whether the old holder still works, wait for it at most one
   lifetime (less if it releases). Only a message that arrives before any waiter
@@ -28,11 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -47,6 +52,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_KEY_PREFIX = "rasa"
 DEFAULT_RETRY_SECONDS = 5.0
 DEFAULT_POLL_SECONDS = 0.05
+DEFAULT_HOLDER_TIMEOUT_SECONDS = 5.0
 RETRY_INTERVAL_S = 0.25
 # Per command and per connection attempt, so one call can never hang.
 CLIENT_TIMEOUTS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
@@ -59,7 +65,7 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 """
 
 # KEYS: ticket counter, queue (token by ticket), heartbeats (token -> deadline ms).
-# ARGV: token, lifetime ms, idle ms. Returns the ticket.
+# ARGV: token, holder timeout ms, idle ms. Returns the ticket.
 _JOIN = (
     _SERVER_NOW_MS
     + """
@@ -72,12 +78,14 @@ return ticket
 )
 
 # KEYS: as _JOIN, plus the claim. ARGV: token, ticket, lifetime ms, idle ms, the
-# recovery claim. Returns 1 if the caller now holds the claim, else 0.
+# recovery claim, holder timeout ms. Returns 1 if the caller now holds the claim,
+# else 0.
 _TRY_ACQUIRE = (
     _SERVER_NOW_MS
     + """
 local counter, queue, alive, claim = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local token, ticket, lifetime = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local timeout = tonumber(ARGV[6])
 local holder = redis.call('GET', claim)
 if holder == token then return 1 end  -- the reply to an earlier try was lost
 if not redis.call('ZSCORE', queue, token) then
@@ -91,7 +99,7 @@ if not redis.call('ZSCORE', queue, token) then
   end
   redis.call('ZADD', queue, ticket, token)
 end
-redis.call('HSET', alive, token, now + lifetime)
+redis.call('HSET', alive, token, now + timeout)
 local acquired = 0
 if not holder then
   -- Drop tickets whose heartbeat lapsed; ours is fresh, so the loop stops.
@@ -104,7 +112,7 @@ if not holder then
   if head == token then
     redis.call('ZREM', queue, token)
     redis.call('HDEL', alive, token)
-    redis.call('SET', claim, token, 'PX', lifetime)
+    redis.call('SET', claim, token, 'PX', timeout)
     acquired = 1
   end
 end
@@ -113,9 +121,16 @@ return acquired
 """
 )
 
-# KEYS: queue, heartbeats, claim. ARGV: token, "1" if the caller held the claim
-# within its lifetime (then a recovery claim can only be guarding it), the recovery
-# claim.
+# KEYS: the claim. ARGV: token, TTL ms. Returns 1 if the caller still held the claim
+# (now for the TTL), else 0.
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+# KEYS: queue, heartbeats, claim. ARGV: token, "1" if the caller's claim has not
+# lapsed yet (then a recovery claim can only be guarding it), the recovery claim.
 _LEAVE = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -137,6 +152,19 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+@dataclass
+class _HeldClaim:
+    """A claim this process holds, as its renewing thread sees it (monotonic s)."""
+
+    key: str
+    timeout: float
+    until: float  # the end of the message's lifetime: never renewed past it
+    confirmed_at: float  # when the claim was last known to be ours
+
+    def lapses_at(self) -> float:
+        return min(self.confirmed_at + self.timeout, self.until)
+
+
 class FencedRedisLockStore(LockStore):
     """Rasa lock store for replicas sharing one Redis (see the module docstring).
 
@@ -151,6 +179,7 @@ class FencedRedisLockStore(LockStore):
         url: str | None = None,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         lock_lifetime: float | None = None,
+        holder_timeout: float = DEFAULT_HOLDER_TIMEOUT_SECONDS,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
@@ -165,9 +194,15 @@ class FencedRedisLockStore(LockStore):
         self.url = url
         self.key_prefix = key_prefix
         self.lock_lifetime = float(lock_lifetime or _get_lock_lifetime())
+        self.holder_timeout = float(holder_timeout)
         self.retry_seconds = float(retry_seconds)
         self.poll_seconds = float(poll_seconds)
         self._sync_client = redis.Redis.from_url(url, **CLIENT_TIMEOUTS)
+        self._renew = self._sync_client.register_script(_RENEW)
+        self._held: dict[str, _HeldClaim] = {}  # by token
+        self._held_guard = threading.Lock()
+        self._shorter_timeout_added = threading.Event()
+        self._renewer: threading.Thread | None = None
         self._clients: WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
         ] = WeakKeyDictionary()
@@ -182,48 +217,98 @@ class FencedRedisLockStore(LockStore):
     ) -> AsyncIterator[TicketLock]:
         """Wait for every earlier ticket of the conversation, then hold its lock.
 
-        The claim lasts ``lock_lifetime`` (default: the store's). Waiting polls
-        every ``poll_seconds`` (Rasa asks for 1 s, which would add up to a second
-        to every queued message), and at least four times per lifetime, so a live
-        waiter's heartbeat never lapses. Yields a ``TicketLock`` holding just
-        this message's ticket.
+        The message may hold it for ``lock_lifetime`` (default: the store's); its
+        claim is renewed meanwhile, each time for the holder timeout. Waiting
+        polls every ``poll_seconds`` (Rasa asks for 1 s, which would add up to a
+        second to every queued message), and at least four times per holder
+        timeout, so a live waiter's heartbeat never lapses. Yields a
+        ``TicketLock`` holding just this message's ticket.
         """
         lifetime = lock_lifetime or self.lock_lifetime
+        timeout = self._timeout(lifetime)
         keys = self._keys(conversation_id)
         token = uuid.uuid4().hex
-        claimed_at: float | None = None
         try:
             ticket = await self._call(
-                _JOIN, keys[:3], [token, _ms(lifetime), _ms(2 * lifetime)]
+                _JOIN, keys[:3], [token, _ms(timeout), _ms(2 * lifetime)]
             )
-            poll_s = min(wait_time_in_seconds, self.poll_seconds, lifetime / 4)
-            while claimed_at is None:
+            poll_s = min(wait_time_in_seconds, self.poll_seconds, timeout / 4)
+            args = [
+                token, ticket, _ms(lifetime), _ms(2 * lifetime), RECOVERY_CLAIM,
+                _ms(timeout),
+            ]  # fmt: skip
+            while True:
                 # Taken before the try, so the claim's age is never underestimated.
                 attempt_at = time.monotonic()
-                args = [token, ticket, _ms(lifetime), _ms(2 * lifetime), RECOVERY_CLAIM]
                 if await self._call(_TRY_ACQUIRE, keys, args):
-                    claimed_at = attempt_at
-                else:
-                    await asyncio.sleep(poll_s)
+                    break
+                await asyncio.sleep(poll_s)
+            claim = _HeldClaim(keys.claim, timeout, attempt_at + lifetime, attempt_at)
+            self._keep_renewing(token, claim)
             logger.debug(f"Locked conversation '{conversation_id}', ticket {ticket}.")
             yield TicketLock(
                 conversation_id, deque([Ticket(ticket, time.time() + lifetime)])
             )
         finally:
-            held_s = None if claimed_at is None else time.monotonic() - claimed_at
-            await self._leave(keys, token, held_s is not None and held_s < lifetime)
+            with self._held_guard:
+                held = self._held.pop(token, None)
+            still_held = held is not None and time.monotonic() < held.lapses_at()
+            await self._leave(keys, token, still_held)
+
+    def _keep_renewing(self, token: str, claim: _HeldClaim) -> None:
+        with self._held_guard:
+            self._held[token] = claim
+            if claim.timeout < self._timeout(self.lock_lifetime):
+                self._shorter_timeout_added.set()  # renew sooner than usual
+            # Not alive in a process forked from the one that started it.
+            if self._renewer is None or not self._renewer.is_alive():
+                self._renewer = threading.Thread(
+                    target=self._renew_held_claims, name="lock-renewer", daemon=True
+                )
+                self._renewer.start()
+
+    def _renew_held_claims(self) -> None:
+        """Renew this process's claims, each up to its lifetime, for ever.
+
+        A thread rather than a task: however busy the event loop, a live holder's
+        claim does not lapse and let the next message in; only a dead process (or
+        a hung handler, at its lifetime) stops the renewals. Every quarter of the
+        shortest timeout it renews the claims older than a quarter of theirs, so
+        each is renewed before half its timeout has passed.
+        """
+        while True:
+            with self._held_guard:
+                held = list(self._held.items())
+                self._shorter_timeout_added.clear()
+            for token, claim in held:
+                now = time.monotonic()
+                if now - claim.confirmed_at < claim.timeout / 4 or now >= claim.until:
+                    continue
+                ttl = min(claim.timeout, claim.until - now)
+                try:
+                    if self._renew(keys=[claim.key], args=[token, _ms(ttl)]):
+                        claim.confirmed_at = now
+                except redis.RedisError as error:
+                    logger.warning(f"Could not renew a conversation lock: {error}")
+            timeouts = [claim.timeout for _, claim in held]
+            shortest = min([self._timeout(self.lock_lifetime), *timeouts])
+            self._shorter_timeout_added.wait(shortest / 4)
+
+    def _timeout(self, lifetime: float) -> float:
+        """The holder timeout of a lock with this lifetime: never longer."""
+        return min(self.holder_timeout, lifetime)
 
     def is_someone_waiting(self, conversation_id: str) -> bool:
         """Whether a message of the conversation is queued (a dead one for at most
-        a lifetime), not counting the holder."""
+        the holder timeout), not counting the holder."""
         return bool(self._sync_client.exists(self._keys(conversation_id).queue))
 
-    async def _leave(self, keys: _Keys, token: str, held_in_time: bool) -> None:
+    async def _leave(self, keys: _Keys, token: str, still_held: bool) -> None:
         """Give up the claim or the place in the queue, never raising: a claim we
-        fail to delete still expires. Retried only for a claim held in time, since
-        otherwise the next message waits out its lifetime."""
-        args = [token, "1" if held_in_time else "0", RECOVERY_CLAIM]
-        retry_s = self.retry_seconds if held_in_time else 0
+        fail to delete still expires. Retried only for a claim still held, since
+        otherwise the next message waits until it lapses."""
+        args = [token, "1" if still_held else "0", RECOVERY_CLAIM]
+        retry_s = self.retry_seconds if still_held else 0
         try:
             await self._call(_LEAVE, keys[1:], args, retry_s)
         except LockError as error:

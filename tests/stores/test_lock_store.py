@@ -28,17 +28,20 @@ MARGIN_S = 0.5
 # Importing Rasa takes a second, much longer on a busy machine.
 REPLICA_START_TIMEOUT_S = 60
 CONVERSATION = "customer-1"
-# A replica that takes its place in the conversation's queue and waits forever.
-WAITING_REPLICA = """
+# A replica that takes its place in the conversation's queue, or its lock, and
+# never lets go. Arguments: url, prefix, conversation, lifetime, holder timeout.
+HANGING_REPLICA = """
 import asyncio, sys
 from stores.lock_store import FencedRedisLockStore
 
-async def main(url, prefix, conversation, lifetime):
-    store = FencedRedisLockStore(url=url, key_prefix=prefix, lock_lifetime=lifetime)
+async def main(url, prefix, conversation, lifetime, timeout):
+    store = FencedRedisLockStore(
+        url=url, key_prefix=prefix, lock_lifetime=lifetime, holder_timeout=timeout
+    )
     async with store.lock(conversation, wait_time_in_seconds=0.05):
         await asyncio.sleep(3600)
 
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])))
+asyncio.run(main(*sys.argv[1:4], *map(float, sys.argv[4:6])))
 """
 
 
@@ -127,7 +130,11 @@ async def test_two_replicas_serve_one_conversation_one_at_a_time_in_order(
 async def test_a_holder_that_never_releases_blocks_for_one_lifetime(
     redis_server: RedisServer, prefix: str
 ) -> None:
-    stuck, other = (replica(redis_server.url, prefix) for _ in range(2))
+    """Its claim is renewed past the holder timeout, but not past the lifetime."""
+    stuck, other = (
+        replica(redis_server.url, prefix, holder_timeout=LIFETIME_S / 3)
+        for _ in range(2)
+    )
     hung = stuck.lock(CONVERSATION)
     await hung.__aenter__()  # never exited: a handler that hangs
 
@@ -136,27 +143,64 @@ async def test_a_holder_that_never_releases_blocks_for_one_lifetime(
     assert LIFETIME_S - 0.2 < waited < LIFETIME_S + MARGIN_S
 
 
+def start_hanging_replica(
+    url: str, prefix: str, lifetime_s: float, holder_timeout_s: float
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", HANGING_REPLICA, url, prefix, CONVERSATION,
+         str(lifetime_s), str(holder_timeout_s)],
+        cwd=REPO_ROOT, env=offline_env(), stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def kill(process: subprocess.Popen) -> float:
+    """``kill -9`` the process; the moment it was dead."""
+    process.send_signal(signal.SIGKILL)
+    _, errors = process.communicate()
+    assert process.returncode == -signal.SIGKILL, errors
+    return time.monotonic()
+
+
+async def test_a_crashed_holder_blocks_its_conversation_only_for_the_holder_timeout(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """A replica killed mid-message: the next message waits seconds, not a lifetime."""
+    lifetime_s, timeout_s = REPLICA_START_TIMEOUT_S, 1.0
+    crashing = start_hanging_replica(redis_server.url, prefix, lifetime_s, timeout_s)
+    claim = f"{prefix}:lock:{CONVERSATION}:claim"
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        await wait_until(
+            lambda: client.exists(claim) or crashing.poll() is not None,
+            timeout_s=REPLICA_START_TIMEOUT_S,
+        )
+        await asyncio.sleep(3 * timeout_s)  # renewed meanwhile: still held
+        assert client.exists(claim), "the live holder's claim lapsed"
+    finally:
+        died = kill(crashing)
+    other = replica(
+        redis_server.url, prefix, lock_lifetime=lifetime_s, holder_timeout=timeout_s
+    )
+
+    await time_to_lock(other, timeout_s=timeout_s + 2 * MARGIN_S)
+
+    assert time.monotonic() - died < timeout_s + MARGIN_S
+
+
 async def test_a_replica_that_died_waiting_delays_the_next_one_lifetime_at_most(
     redis_server: RedisServer, prefix: str
 ) -> None:
     store = replica(redis_server.url, prefix)
     holding = store.lock(CONVERSATION, lock_lifetime=REPLICA_START_TIMEOUT_S)
     await holding.__aenter__()  # however slowly the replica starts, it has to queue
-    dying = subprocess.Popen(
-        [sys.executable, "-c", WAITING_REPLICA, redis_server.url, prefix,
-         CONVERSATION, str(LIFETIME_S)],
-        cwd=REPO_ROOT, env=offline_env(), stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    dying = start_hanging_replica(redis_server.url, prefix, LIFETIME_S, LIFETIME_S)
     try:
         await wait_until(
             lambda: store.is_someone_waiting(CONVERSATION) or dying.poll() is not None,
             timeout_s=REPLICA_START_TIMEOUT_S,
         )
     finally:
-        dying.send_signal(signal.SIGKILL)
-        _, errors = dying.communicate()
-    assert dying.returncode == -signal.SIGKILL, errors
-    died = time.monotonic()
+        died = kill(dying)
     await holding.__aexit__(None, None, None)
 
     # Queued behind the dead replica's ticket, which lapses within a lifetime.
@@ -239,13 +283,14 @@ async def test_rasa_creates_the_store_from_endpoints_yml(
         "  url: ${REDIS_URL}\n"
         f"  key_prefix: {prefix}\n"
         "  lock_lifetime: 7\n"
+        "  holder_timeout: 3\n"
     )
 
     store = LockStore.create(read_endpoint_config(str(endpoints), "lock_store"))
 
     assert isinstance(store, FencedRedisLockStore)
     assert (store.url, store.key_prefix) == (redis_server.url, prefix)
-    assert store.lock_lifetime == 7
+    assert (store.lock_lifetime, store.holder_timeout) == (7, 3)
     await time_to_lock(store)
     assert redis.Redis.from_url(redis_server.url).keys(f"{prefix}:*")
 
