@@ -14,8 +14,8 @@ message is handled.
 * Graph runs: ``DaskGraphRunner.run`` rebuilt the minimal schema, a dask graph
   and dask's ordering for every run (a parse and 2-3 predictions per message),
   and formatted its debug line, tracker included, even with debug logging off:
-  about 4 ms of CPU per message. The same nodes run in the same dependency
-  order, worked out once per set of targets and inputs.
+  3-4 ms of CPU per message. The same nodes run in the same dependency order,
+  worked out once per set of targets and inputs (``rasa train``'s graph too).
 * Event stream: before publishing each event (~8 per message) the Pika and
   Kafka brokers deep-copy it without its parse data, only to log that copy:
   ~1.7 ms of CPU per message. A shallow copy logs the same.
