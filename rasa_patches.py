@@ -116,10 +116,9 @@ def _graph_runs_in_remembered_order() -> None:
         inputs = inputs or {}
         run_targets = tuple(targets if targets else self._graph_schema.target_names)
         order = execution_order(self, run_targets, frozenset(inputs))
-        needed = {name for name, _ in order}
         for value in inputs.values():
             # Rasa's check: dask would have read such a value as a node's output.
-            if isinstance(value, str) and value in needed:
+            if isinstance(value, str) and any(value == name for name, _ in order):
                 raise GraphRunError(
                     f"Input value '{value}' clashes with a node name. Make sure "
                     f"that none of the input names passed to the `run` method are "
