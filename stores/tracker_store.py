@@ -61,11 +61,19 @@ def tracker_database_url(environ: dict[str, str] | None = None) -> str:
 
 
 def _engine(url: str) -> sa.engine.Engine:
-    """An engine that notices a restarted server instead of using dead connections.
+    """An engine with one database round trip per tracker read and per write.
 
-    SQLite runs in write-ahead-log mode with ``synchronous=NORMAL``: a commit
-    survives the process being killed, readers do not wait for writers, and a
-    commit costs no disk flush (only a power cut can lose the latest commits).
+    On a server database each read is one SELECT and each write one multi-row
+    INSERT (a single statement, so atomic by itself): in autocommit mode each is
+    one round trip, where psycopg2 would add a BEGIN and a COMMIT or ROLLBACK. No
+    ping before each use either: after a server restart the first statement on a
+    dead connection fails, SQLAlchemy drops the pool's connections, and the
+    store's retry runs on a fresh one.
+
+    SQLite keeps transactions (its multi-row insert is a statement per row) and
+    runs in write-ahead-log mode with ``synchronous=NORMAL``: a commit survives the
+    process being killed, readers do not wait for writers, and a commit costs no
+    disk flush (only a power cut can lose the latest commits).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -74,7 +82,7 @@ def _engine(url: str) -> sa.engine.Engine:
         return engine
     return sa.create_engine(
         parsed,
-        pool_pre_ping=True,
+        isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
     )
 
@@ -167,7 +175,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             return [sender_id for (sender_id,) in rows]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Write the new events in one transaction, then publish exactly those.
+        """Write the new events atomically, then publish exactly those.
 
         Rasa publishes to the event broker before writing; here a message that
         could not be stored is never announced to other systems either.
