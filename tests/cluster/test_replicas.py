@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -19,6 +20,7 @@ from tests.cluster.conftest import say, texts, tracker_events
 pytestmark = pytest.mark.e2e
 
 CONCURRENT_MESSAGES = 20
+TCP_TIME_WAIT = "06"  # the state's code in /proc/net/tcp
 
 
 def test_a_conversation_moves_between_replicas(cluster: Cluster) -> None:
@@ -119,3 +121,24 @@ def test_every_event_reaches_the_event_stream(cluster: Cluster) -> None:
     assert user_texts == ["where is my order ORD-1001?", "alice@example.com"]
     bot_texts = " ".join(e.get("text") or "" for e in published if e["event"] == "bot")
     assert "Order ORD-1001 is on its way with UPS." in bot_texts
+
+
+def closed_connections(port: int) -> int:
+    """Recently closed TCP connections (TIME_WAIT) with ``port`` at either end."""
+    closed = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            ports = {int(end.rsplit(":", 1)[1], 16) for end in fields[1:3]}
+            closed += port in ports and fields[3] == TCP_TIME_WAIT
+    return closed
+
+
+def test_nginx_keeps_its_connections_to_the_replicas_open(cluster: Cluster) -> None:
+    """A new connection per message costs nginx and the replica CPU on each one."""
+    sender = f"keepalive-{uuid.uuid4().hex[:8]}"
+    before = [closed_connections(port) for port in cluster.replica_ports]
+    for _ in range(20):
+        assert say(cluster.url, sender, "hello").status_code == 200
+    after = [closed_connections(port) for port in cluster.replica_ports]
+    assert sum(after) - sum(before) < 3
