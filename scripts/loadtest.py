@@ -7,8 +7,13 @@ concurrent conversations, simulated customers hold order-status conversations
 over REST for a fixed time and the reply latency (p50/p95/p99), messages per
 second and errors are printed, then written to results/loadtest.json.
 
+The levels pause ``--think`` seconds per message on average, a stress pace that
+keeps two cores busy; one more level pauses ``--human-think`` seconds, the pace
+of people typing.
+
     python -m scripts.loadtest [--levels 10 50 200] [--topologies 1x1 1x2 2x1]
                                [--seconds 20] [--think 0.5] [--no-baseline]
+                               [--human-think 5] [--human-level 50]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -41,12 +47,14 @@ BASELINE_CONFIG = ROOT / "scripts" / "diet_baseline_full.yml"
 CONVERSATION = ["where is my order ORD-1001?", "alice@example.com", "thanks, bye"]
 EXPECTED_REPLY = {1: "is on its way"}  # message index -> text its reply must hold
 REQUEST_TIMEOUT_S = 60
+PAUSE_SEED = 7  # the same pauses in every run
 
 
 @dataclass
 class LevelResult:
     setup: str
     conversations: int
+    think_s: float
     messages: int
     messages_per_s: float
     p50_ms: float
@@ -67,8 +75,16 @@ async def customer(
     think_s: float,
     latencies: list[float],
     errors: list[str],
+    pauses: random.Random,
 ) -> None:
-    """Hold order-status conversations, each under a new id, until ``deadline``."""
+    """Hold order-status conversations, each under a new id, until ``deadline``.
+
+    Customers arrive spread over one pause and pause between 0.5 and 1.5 times
+    ``think_s`` (Locust's ``between``): started together and paused alike, every
+    customer would send at the same instant, and each wave would queue behind
+    itself however idle the server is between waves.
+    """
+    await asyncio.sleep(pauses.uniform(0, think_s))
     while time.monotonic() < deadline:
         sender = f"load-{uuid.uuid4().hex[:12]}"
         for index, text in enumerate(CONVERSATION):
@@ -85,7 +101,7 @@ async def customer(
                 errors.append(repr(error))
             if time.monotonic() < deadline:
                 latencies.append(time.monotonic() - started)
-            await asyncio.sleep(think_s)
+            await asyncio.sleep(pauses.uniform(0.5 * think_s, 1.5 * think_s))
 
 
 async def run_level(
@@ -96,11 +112,12 @@ async def run_level(
     url = f"{base_url}/webhooks/rest/webhook"
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     connector = aiohttp.TCPConnector(limit=0)
+    pauses = random.Random(PAUSE_SEED)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         deadline = time.monotonic() + seconds
         await asyncio.gather(
             *(
-                customer(session, url, deadline, think_s, latencies, errors)
+                customer(session, url, deadline, think_s, latencies, errors, pauses)
                 for _ in range(conversations)
             )
         )
@@ -108,6 +125,7 @@ async def run_level(
     return LevelResult(
         setup=setup,
         conversations=conversations,
+        think_s=think_s,
         messages=len(latencies),
         messages_per_s=round(len(latencies) / seconds, 1),
         p50_ms=round(statistics.median(milliseconds), 1) if milliseconds else 0,
@@ -239,6 +257,13 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--think", type=float, default=0.5, help="pause per message")
+    parser.add_argument(
+        "--human-think",
+        type=float,
+        default=5.0,
+        help="pause per message at a person's pace, for one more level",
+    )
+    parser.add_argument("--human-level", type=int, default=50)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
@@ -254,19 +279,22 @@ def main() -> None:
             server = project_cluster(shape, state) if shape else stock_rasa(state)
             with server as url:
                 asyncio.run(run_level(name, url, 5, 5, args.think))  # warm up
-                for level in args.levels:
+                levels = [(level, args.think) for level in args.levels]
+                levels.append((args.human_level, args.human_think))
+                for level, think_s in levels:
                     result = asyncio.run(
-                        run_level(name, url, level, args.seconds, args.think)
+                        run_level(name, url, level, args.seconds, think_s)
                     )
                     results.append(result)
                     print(json.dumps(asdict(result)), flush=True)
 
-    print(f"\nthink time {args.think} s per message, {args.seconds:.0f} s per level")
-    print("| set-up | conversations | msg/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"\n{args.seconds:.0f} s per level; pauses are per message, on average")
+    print("| set-up | conversations | pause s | msg/s | p50 ms | p95 ms | p99 ms "
+          "| errors |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        print(f"| {r.setup} | {r.conversations} | {r.messages_per_s} | {r.p50_ms} "
-              f"| {r.p95_ms} | {r.p99_ms} | {r.errors} |")  # fmt: skip
+        print(f"| {r.setup} | {r.conversations} | {r.think_s} | {r.messages_per_s} "
+              f"| {r.p50_ms} | {r.p95_ms} | {r.p99_ms} | {r.errors} |")  # fmt: skip
     out = ROOT / "results" / "loadtest.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps([asdict(r) for r in results], indent=2))
