@@ -14,13 +14,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from stores.tracker_store import ResilientSQLTrackerStore
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
-
 
 @pytest.fixture
 def store(tmp_path: Path, domain: Domain) -> ResilientSQLTrackerStore:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -17,19 +16,13 @@ import pytest
 import sqlalchemy as sa
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.events import ActionExecuted, SlotSet
 
 from stores.tracker_store import ResilientSQLTrackerStore
 from tests.pg_server import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.stores.test_tracker_store import conversation
 
-ROOT = Path(__file__).resolve().parents[2]
 _database_names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
 
 
 @pytest.fixture
@@ -65,14 +58,6 @@ class StatementLog:
     def take(self) -> list[tuple[str, bool]]:
         taken, self.statements = self.statements, []
         return taken
-
-
-def conversation(domain: Domain) -> DialogueStateTracker:
-    tracker = DialogueStateTracker("alice-1", domain.slots)
-    tracker.update(ActionExecuted("action_listen"))
-    tracker.update(UserUttered("where is ORD-1001?", {"name": "check_order_status"}))
-    tracker.update(SlotSet("order_id", "ORD-1001"))
-    return tracker
 
 
 async def test_reads_and_writes_are_single_statements_outside_transactions(
