@@ -263,7 +263,9 @@ def main() -> None:
         default=5.0,
         help="pause per message at a person's pace, for one more level",
     )
-    parser.add_argument("--human-level", type=int, default=50)
+    parser.add_argument(
+        "--human-level", type=int, default=50, help="conversations at that pace"
+    )
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
 
