@@ -272,6 +272,8 @@ def main() -> None:
     setups: list[Topology | None] = list(args.topologies)
     if not args.no_baseline:
         setups.append(None)  # stock Rasa
+    levels = [(level, args.think) for level in args.levels]
+    levels.append((args.human_level, args.human_think))
     results: list[LevelResult] = []
     for shape in setups:
         name = str(shape) if shape else "stock Rasa (in-memory, DIET)"
@@ -281,8 +283,6 @@ def main() -> None:
             server = project_cluster(shape, state) if shape else stock_rasa(state)
             with server as url:
                 asyncio.run(run_level(name, url, 5, 5, args.think))  # warm up
-                levels = [(level, args.think) for level in args.levels]
-                levels.append((args.human_level, args.human_think))
                 for level, think_s in levels:
                     result = asyncio.run(
                         run_level(name, url, level, args.seconds, think_s)
