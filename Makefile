@@ -20,7 +20,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \
 	$(wildcard components/*.py)
 
-.PHONY: run test setup train seed serve serve-actions cluster loadtest bench lint format clean
+.PHONY: run test setup train seed serve serve-actions cluster cluster-status loadtest bench lint format clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
@@ -72,6 +72,9 @@ CLUSTER_PORT ?= 8000
 cluster: setup $(MODEL)  ## Run REPLICAS Rasa replicas behind nginx; Ctrl-C stops all
 	$(BIN)/python -m cluster --replicas $(REPLICAS) --workers $(WORKERS) \
 		--port $(CLUSTER_PORT)
+
+cluster-status:  ## Each service of the running `make cluster`: state, pid, restarts
+	@$(BIN)/python -m cluster status
 
 loadtest: setup $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest

@@ -1,7 +1,10 @@
-"""`make cluster`: start the multi-replica topology, stop it on Ctrl-C.
+"""`make cluster`: run the multi-replica topology until Ctrl-C or SIGTERM.
 
 python -m cluster [--replicas N] [--workers W] [--port 8000] [--model PATH]
                   [--state DIR]
+python -m cluster status [--state DIR]     (make cluster-status)
+
+While it runs, any service that exits is restarted (cluster/supervisor.py).
 """
 
 from __future__ import annotations
@@ -14,14 +17,34 @@ from pathlib import Path
 from types import FrameType
 
 from cluster.services import ServiceError
+from cluster.supervisor import Supervisor, format_status, read_status
 from cluster.topology import Cluster, ClusterSettings
+
+STATUS_FILE = "status.json"
 
 
 def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def status(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cluster status",
+        description="Each service of the running cluster: state, pid, restarts.",
+    )
+    parser.add_argument("--state", type=Path, default=Path("var/cluster"))
+    args = parser.parse_args(argv)
+    document = read_status(args.state / STATUS_FILE)
+    if document is None:
+        print(f"cluster: not running (no live supervisor in {args.state})")
+        return 1
+    print(format_status(document))
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["status"]:
+        return status(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="per replica")
@@ -39,11 +62,18 @@ def main() -> int:
         )
     )
     signal.signal(signal.SIGTERM, _stop_on_signal)
+    supervisor: Supervisor | None = None
     try:
         print("cluster: starting PostgreSQL, Redis, RabbitMQ, actions, "
               f"{args.replicas} Rasa replicas ({args.workers} worker(s) each), "
               "nginx", flush=True)  # fmt: skip
         cluster.start()
+        supervisor = Supervisor(
+            cluster.services(),
+            args.state / STATUS_FILE,
+            endpoints=cluster.endpoints(),
+        )
+        supervisor.start()
         replicas = ", ".join(map(cluster.replica_url, range(args.replicas)))
         print(
             "cluster: ready\n"
@@ -52,16 +82,12 @@ def main() -> int:
             f"  replicas    {replicas}\n"
             f"  database    {cluster.database_url}\n"
             f"  logs        {args.state / 'log'}/\n"
-            "Press Ctrl-C to stop.",
+            f"  status      python -m cluster status --state {args.state}\n"
+            "Any part that exits is restarted. Press Ctrl-C to stop.",
             flush=True,
         )
         while True:
-            for service in cluster.services():
-                if not service.running:
-                    print(f"cluster: {service.name} exited; see {service.log}",
-                          file=sys.stderr, flush=True)  # fmt: skip
-                    return 1
-            time.sleep(1)
+            time.sleep(3600)
     except ServiceError as error:
         print(f"cluster: {error}", file=sys.stderr)
         return 1
@@ -69,6 +95,8 @@ def main() -> int:
         return 0
     finally:
         print("cluster: stopping", flush=True)
+        if supervisor is not None:
+            supervisor.stop()
         cluster.stop()
         print("cluster: stopped", flush=True)
 

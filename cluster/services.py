@@ -58,6 +58,19 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def http_answers(port: int) -> bool:
+    """Something on ``port`` answers HTTP (an open port alone may be a socket
+    that waits for its server, see ``nginx``)."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(("127.0.0.1", port))
+            probe.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return probe.recv(5) == b"HTTP/"
+        except OSError:
+            return False
+
+
 def _postgres_bin() -> Path | None:
     found = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/postgres"),
@@ -107,7 +120,15 @@ class Service:
     stop_signal: int = signal.SIGTERM
     process: subprocess.Popen | None = None
 
+    # File descriptors the process inherits (nginx's listening sockets).
+    pass_fds: tuple[int, ...] = ()
+
     def start(self, timeout_s: float = 300) -> None:
+        self.launch()
+        self.wait_ready(timeout_s)
+
+    def launch(self) -> None:
+        """Start the process and return at once; ``wait_ready`` waits for it."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as out:
             self.process = subprocess.Popen(
@@ -117,14 +138,18 @@ class Service:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,
+                pass_fds=self.pass_fds,
             )
-        self.wait_ready(timeout_s)
 
-    def wait_ready(self, timeout_s: float) -> None:
+    def wait_ready(
+        self, timeout_s: float, cancelled: Callable[[], bool] = lambda: False
+    ) -> None:
         deadline = time.monotonic() + timeout_s
         while not self.ready():
             if not self.running:
                 raise ServiceError(f"{self.name} exited:\n{self.log_tail()}")
+            if cancelled():
+                raise ServiceError(f"{self.name}: start cancelled")
             if time.monotonic() > deadline:
                 raise ServiceError(f"{self.name} not ready:\n{self.log_tail()}")
             time.sleep(0.3)
@@ -133,8 +158,13 @@ class Service:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.running else None
+
     def stop(self, timeout_s: float = 30) -> None:
         if not self.running:
+            self.kill_leftovers()
             return
         assert self.process is not None
         os.killpg(self.process.pid, self.stop_signal)
@@ -142,6 +172,7 @@ class Service:
             self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.kill_leftovers()
 
     def kill(self) -> None:
         """``kill -9`` the whole process group: a crash, not a shutdown."""
@@ -150,6 +181,27 @@ class Service:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+
+    def kill_leftovers(self) -> None:
+        """``kill -9`` what is left of the process group once its leader is gone.
+
+        A leader that died alone leaves its children behind: PostgreSQL backends
+        holding the shared memory a new postmaster needs, nginx workers still
+        accepting on the listening socket, Erlang helpers. Like systemd's
+        ``KillMode=control-group``, nothing of the old instance outlives it.
+        """
+        if self.process is None or self.running:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        # The group is gone once killpg finds no member.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.05)
 
     def restart(self, timeout_s: float = 300) -> None:
         self.stop()
@@ -178,7 +230,7 @@ class PostgresService(Service):
     bin_dir: Path = Path()
     data: Path = Path()
 
-    def start(self, timeout_s: float = 300) -> None:
+    def launch(self) -> None:
         if not (self.data / "PG_VERSION").exists():
             self.data.mkdir(parents=True, exist_ok=True)
             subprocess.run(
@@ -188,7 +240,7 @@ class PostgresService(Service):
                 check=True, capture_output=True,
             )  # fmt: skip
         _as_postgres_user(self.data)
-        super().start(timeout_s)
+        super().launch()
 
 
 def postgres(state: Path, port: int) -> Service:
@@ -304,19 +356,43 @@ class RabbitMQService(Service):
         )
 
 
-def nginx(state: Path, config: str, port: int) -> Service:
-    """nginx in the foreground with the given configuration file text."""
+def listening_socket(port: int) -> socket.socket:
+    """A listening TCP socket on 127.0.0.1:``port`` for nginx to inherit."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(4096)
+    listener.set_inheritable(True)
+    return listener
+
+
+def nginx(
+    state: Path, config: str, port: int, sockets: list[socket.socket] = ()
+) -> Service:
+    """nginx in the foreground with the given configuration file text.
+
+    ``sockets`` are listening sockets nginx takes over instead of opening its
+    own (its ``NGINX`` variable, the mechanism of its binary upgrade): whoever
+    holds them keeps the ports open while nginx restarts, so customers' new
+    connections wait in the kernel's queue for a moment instead of being refused.
+    """
     ensure_installed("nginx")
     prefix = state / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(config)
+    fds = tuple(listener.fileno() for listener in sockets)
+    env = dict(os.environ)
+    if fds:
+        env["NGINX"] = "".join(f"{fd};" for fd in fds)
     return Service(
         "nginx",
         [shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(prefix), "-c",
          str(conf), "-e", str(state / "log" / "nginx-error.log"),
          "-g", "daemon off;"],
         state / "log" / "nginx.log",
-        lambda: port_open(port),
+        lambda: http_answers(port),
+        env=env,
         stop_signal=signal.SIGQUIT,  # graceful: finish the requests in flight
+        pass_fds=fds,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from cluster.services import (
     Service,
     create_database,
     free_port,
+    listening_socket,
     nginx,
     postgres,
     rabbitmq,
@@ -91,6 +93,9 @@ class Cluster:
         self.actions: Service | None = None
         self.replicas: list[Service] = []
         self.nginx: Service | None = None
+        # The public and action-proxy ports, held here for nginx to inherit: they
+        # stay open while nginx restarts (see cluster.services.nginx).
+        self._listeners: list[socket.socket] = []
 
     @property
     def url(self) -> str:
@@ -103,6 +108,18 @@ class Cluster:
     @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.ports['redis']}/0"
+
+    def endpoints(self) -> dict[str, object]:
+        """Where each part listens (for `python -m cluster status` and tests)."""
+        return {
+            "url": self.url,
+            "replicas": [self.replica_url(i) for i in range(self.settings.replicas)],
+            "actions": f"http://127.0.0.1:{self.actions_port}",
+            "database_url": self.database_url,
+            "redis_url": self.redis_url,
+            "rabbitmq_port": self.ports["rabbitmq"],
+            "event_queue": EVENT_QUEUE,
+        }
 
     def environment(self) -> dict[str, str]:
         """The variables every process of the topology reads (see deploy/)."""
@@ -146,7 +163,13 @@ class Cluster:
             for index in range(self.settings.replicas)
         ]
         # nginx first: the replicas reach the action server through it.
-        self.nginx = nginx(self.state, self.nginx_config(), self.settings.port)
+        self._listeners = [
+            listening_socket(port)
+            for port in (self.settings.port, self.actions_proxy_port)
+        ]
+        self.nginx = nginx(
+            self.state, self.nginx_config(), self.settings.port, self._listeners
+        )
         self.nginx.start()
         with ThreadPoolExecutor() as pool:
             for future in [
@@ -213,3 +236,6 @@ class Cluster:
     def stop(self) -> None:
         for service in self.services():
             service.stop()
+        for listener in self._listeners:
+            listener.close()
+        self._listeners = []

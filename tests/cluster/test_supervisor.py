@@ -1,0 +1,190 @@
+"""The supervisor on small real processes: restarts, backoff, crash loops, status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cluster.services import Service
+from cluster.supervisor import (
+    Backoff,
+    Supervisor,
+    describe_exit,
+    format_status,
+    read_status,
+)
+from tests.conftest import REPO_ROOT
+
+FAST = Backoff(first_s=0.1, max_s=0.4, crash_loop_exits=3, window_s=60)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def service(tmp_path: Path, name: str, script: str) -> Service:
+    return Service(name, ["bash", "-c", script], tmp_path / f"{name}.log", lambda: True)
+
+
+@pytest.fixture
+def lines() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def supervise(tmp_path: Path, lines: list[str]) -> Iterator[Callable[..., Supervisor]]:
+    started: list[Supervisor] = []
+
+    def start(*services: Service, backoff: Backoff = FAST) -> Supervisor:
+        for part in services:
+            if part.process is None:
+                part.start()
+        supervisor = Supervisor(
+            list(services),
+            tmp_path / "status.json",
+            backoff=backoff,
+            say=lambda line, loud=False: lines.append(line),
+        )
+        supervisor.start()
+        started.append(supervisor)
+        return supervisor
+
+    yield start
+    for supervisor in started:
+        supervisor.stop()
+        for part in supervisor.services:
+            part.stop(timeout_s=2)
+
+
+def test_backoff_doubles_to_its_ceiling_and_stays_there_in_a_crash_loop() -> None:
+    backoff = Backoff(first_s=1, max_s=30, crash_loop_exits=5)
+    assert [backoff.delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 30, 30, 30]
+    assert Backoff(first_s=1, max_s=6).delay(4) == 6
+
+
+def test_a_killed_service_is_restarted_and_the_others_are_left_alone(
+    tmp_path: Path, supervise: Callable[..., Supervisor], lines: list[str]
+) -> None:
+    victim = service(tmp_path, "victim", "exec sleep 60")
+    bystander = service(tmp_path, "bystander", "exec sleep 60")
+    supervise(victim, bystander)
+    first_pid, bystander_pid = victim.pid, bystander.pid
+    os.kill(first_pid, signal.SIGKILL)
+    wait_for(lambda: victim.pid not in (None, first_pid))
+    assert bystander.pid == bystander_pid
+    assert any(
+        line.startswith("victim exited (signal SIGKILL); restart 1 in 0.1 s; log ")
+        for line in lines
+    ), lines
+    wait_for(lambda: any(line.startswith("victim is back") for line in lines))
+    status = json.loads((tmp_path / "status.json").read_text())
+    victim_status = next(s for s in status["services"] if s["name"] == "victim")
+    assert victim_status["state"] == "up"
+    assert victim_status["restarts"] == 1
+    assert victim_status["pid"] == victim.pid
+    assert victim_status["last_exit"] == "signal SIGKILL"
+
+
+def test_what_the_dead_leader_left_behind_is_killed_before_the_restart(
+    tmp_path: Path, supervise: Callable[..., Supervisor]
+) -> None:
+    # A leader with a child in its process group, like a postmaster and its
+    # backends: the child would hold the port or the shared memory.
+    child_pid_file = tmp_path / "child.pid"
+    leader = service(tmp_path, "leader", f"sleep 60 & echo $! > {child_pid_file}; wait")
+    supervise(leader)
+    wait_for(child_pid_file.exists)
+    wait_for(lambda: child_pid_file.read_text().strip() != "")
+    child = int(child_pid_file.read_text())
+    first = leader.pid
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: leader.pid not in (None, first))
+
+    def gone(pid: int) -> bool:
+        try:
+            return " Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+        except FileNotFoundError:
+            return True
+
+    assert gone(child)
+
+
+def test_a_crash_loop_is_reported_loudly_and_retried_at_the_slowest_pace(
+    tmp_path: Path, supervise: Callable[..., Supervisor], lines: list[str]
+) -> None:
+    flaky = Service(
+        "flaky", ["bash", "-c", "sleep 0.05; exit 3"], tmp_path / "f.log",
+        lambda: False,
+    )  # fmt: skip
+    flaky.launch()
+    supervisor = supervise(flaky)
+    wait_for(lambda: sum(x.startswith("flaky exited") for x in lines) >= 5, 20)
+    loops = [line for line in lines if line.startswith("CRASH LOOP: flaky")]
+    assert loops, lines
+    assert "exited 3 times in 60 s; retrying every 0.4 s" in loops[0]
+    assert any("exit status 3" in line for line in lines)
+    # Still retried after the loop was reported, never given up on.
+    exits = [line for line in lines if line.startswith("flaky exited")]
+    assert exits[-1].endswith(f"in 0.4 s; log {flaky.log}")
+    assert supervisor._status["flaky"].crash_loop
+
+
+def test_nothing_is_started_after_stop(
+    tmp_path: Path, supervise: Callable[..., Supervisor]
+) -> None:
+    victim = service(tmp_path, "victim", "exec sleep 60")
+    supervisor = supervise(victim, backoff=Backoff(first_s=0.3, max_s=0.3))
+    os.kill(victim.pid, signal.SIGKILL)
+    time.sleep(0.1)  # it is waiting out its backoff
+    supervisor.stop()
+    time.sleep(0.5)
+    assert not victim.running
+
+
+def test_status_command_prints_a_line_per_service_while_the_supervisor_lives(
+    tmp_path: Path, supervise: Callable[..., Supervisor]
+) -> None:
+    alpha = service(tmp_path, "alpha", "exec sleep 60")
+    supervise(alpha)
+    document = read_status(tmp_path / "status.json")
+    assert document is not None
+    table = format_status(document)
+    assert table.splitlines()[0].split() == [
+        "service", "state", "pid", "restarts", "for", "last", "exit",
+    ]  # fmt: skip
+    assert table.splitlines()[1].split()[:4] == ["alpha", "up", str(alpha.pid), "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "cluster", "status", "--state", str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("alpha")
+
+
+def test_status_command_says_when_no_cluster_runs(tmp_path: Path) -> None:
+    (tmp_path / "status.json").write_text(
+        json.dumps({"supervisor_pid": 2**22 + 1, "services": []})
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "cluster", "status", "--state", str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "not running" in result.stdout
+
+
+def test_exits_are_described_by_signal_name_or_status() -> None:
+    assert describe_exit(-9) == "signal SIGKILL"
+    assert describe_exit(137) == "exit status 137"
+    assert describe_exit(None) == "not ready in time"
