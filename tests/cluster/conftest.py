@@ -62,18 +62,34 @@ def texts(response: requests.Response) -> str:
     return "\n".join(message.get("text", "") for message in response.json())
 
 
+def stored_events(
+    replica_urls: list[str], api_token: str, sender: str
+) -> list[dict[str, Any]]:
+    """The conversation as stored, read through the first replica that answers."""
+    error: Exception | None = None
+    for url in replica_urls:
+        try:
+            response = requests.get(
+                f"{url}/conversations/{sender}/tracker",
+                params={"token": api_token, "include_events": "ALL"},
+                timeout=REPLY_TIMEOUT_S,
+            )
+            response.raise_for_status()
+            return response.json()["events"]
+        except requests.RequestException as failed:
+            error = failed
+    raise AssertionError(f"no replica answered for {sender}: {error}")
+
+
 def tracker_events(cluster: Cluster, sender: str) -> list[dict[str, Any]]:
     """The conversation as stored, read through a running replica's HTTP API."""
-    replica = next(
-        index for index, service in enumerate(cluster.replicas) if service.running
-    )
-    response = requests.get(
-        f"{cluster.replica_url(replica)}/conversations/{sender}/tracker",
-        params={"token": cluster.api_token, "include_events": "ALL"},
-        timeout=REPLY_TIMEOUT_S,
-    )
-    response.raise_for_status()
-    return response.json()["events"]
+    running = [
+        cluster.replica_url(index)
+        for index, service in enumerate(cluster.replicas)
+        if service.running
+    ]
+    assert cluster.api_token is not None
+    return stored_events(running, cluster.api_token, sender)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

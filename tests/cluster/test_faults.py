@@ -19,7 +19,7 @@ from actions.db.models import AuditLog, Order, OrderStatus
 from cluster.topology import Cluster, ClusterSettings
 from stores.lock_store import DEFAULT_HOLDER_TIMEOUT_SECONDS
 from tests.cluster.conftest import say, texts
-from tests.cluster.traffic import FaultReport, Traffic
+from tests.cluster.traffic import FaultReport, cluster_traffic
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ def assert_nothing_lost(report: FaultReport) -> None:
 
 
 def test_postgres_outage_is_apologised_for_and_loses_nothing(cluster: Cluster) -> None:
-    with Traffic(cluster) as traffic:
+    with cluster_traffic(cluster) as traffic:
         time.sleep(2)
         cluster.postgres.stop()
         time.sleep(OUTAGE_S)
@@ -58,8 +58,8 @@ def test_postgres_outage_is_apologised_for_and_loses_nothing(cluster: Cluster) -
     assert report.apologised > 0, report.line()
 
 
-def cancellations(cluster: Cluster, number: str) -> tuple[OrderStatus, int]:
-    engine = create_engine(cluster.database_url, future=True)
+def cancellations(database_url: str, number: str) -> tuple[OrderStatus, int]:
+    engine = create_engine(database_url, future=True)
     try:
         with Session(engine) as session:
             status = session.scalars(
@@ -84,7 +84,7 @@ def test_action_server_crash_is_apologised_for_and_no_order_cancelled_twice(
         say(cluster.url, customer, "alice@example.com")
     )
     assert cluster.actions is not None
-    with Traffic(cluster) as traffic:
+    with cluster_traffic(cluster) as traffic:
         time.sleep(1)
         cluster.actions.kill()
         reply = texts(say(cluster.url, customer, "/affirm"))
@@ -96,7 +96,7 @@ def test_action_server_crash_is_apologised_for_and_no_order_cancelled_twice(
         for _ in range(2):
             say(cluster.url, customer, "cancel order ORD-1002")
             say(cluster.url, customer, "/affirm")
-    status, audits = cancellations(cluster, "ORD-1002")
+    status, audits = cancellations(cluster.database_url, "ORD-1002")
     assert status is OrderStatus.CANCELLED
     report = record(
         traffic.report("action server killed and restarted", max(audits - 1, 0))
@@ -107,7 +107,7 @@ def test_action_server_crash_is_apologised_for_and_no_order_cancelled_twice(
 
 
 def test_redis_restart_leaves_no_conversation_stuck(cluster: Cluster) -> None:
-    with Traffic(cluster) as traffic:
+    with cluster_traffic(cluster) as traffic:
         time.sleep(2)
         cluster.redis.restart()
         time.sleep(5)
@@ -121,7 +121,7 @@ def test_a_killed_replica_is_covered_by_the_other(cluster: Cluster) -> None:
     assert "email address" in texts(
         say(cluster.replica_url(0), customer, "where is my order ORD-1001?")
     )
-    with Traffic(cluster) as traffic:
+    with cluster_traffic(cluster) as traffic:
         time.sleep(2)
         cluster.replicas[0].kill()
         time.sleep(1)

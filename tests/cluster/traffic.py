@@ -13,12 +13,16 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
 from cluster.topology import Cluster
 from tests.cluster.conftest import REPLY_TIMEOUT_S, tracker_events
+
+EventsOf = Callable[[str], list[dict[str, Any]]]
 
 # Phrases of the apologies: channel (connectors/), nginx error page, action proxy.
 APOLOGIES = ("trouble on my side", "can't reach our order system")
@@ -42,12 +46,18 @@ class FaultReport:
     duplicated_writes: int
     slowest_reply_s: float
     failures: list[str] = field(default_factory=list)
+    # From the kill to the service answering again, where a supervisor restarts it.
+    recovery_s: float | None = None
 
     def line(self) -> str:
+        recovery = (
+            "" if self.recovery_s is None else f", back after {self.recovery_s:.1f} s"
+        )
         return (
             f"{self.scenario}: sent {self.sent}, answered {self.answered}, "
             f"apologised {self.apologised}, lost {self.lost}, duplicated writes "
             f"{self.duplicated_writes}, slowest reply {self.slowest_reply_s:.1f} s"
+            f"{recovery}"
         )
 
 
@@ -65,10 +75,18 @@ def classify(response: requests.Response) -> str:
 
 
 class Traffic:
-    """``customers`` conversations sending a message every ``pause_s`` seconds."""
+    """``customers`` conversations sending a message every ``pause_s`` seconds
+    to ``url``; ``events_of(sender)`` reads a conversation as stored."""
 
-    def __init__(self, cluster: Cluster, customers: int = 4, pause_s: float = 0.3):
-        self.cluster = cluster
+    def __init__(
+        self,
+        url: str,
+        events_of: EventsOf,
+        customers: int = 4,
+        pause_s: float = 0.3,
+    ):
+        self.url = url
+        self.events_of = events_of
         self.senders = [f"traffic-{uuid.uuid4().hex[:8]}" for _ in range(customers)]
         self.pause_s = pause_s
         self.outcomes: list[Outcome] = []
@@ -97,7 +115,7 @@ class Traffic:
             started = time.monotonic()
             try:
                 response = requests.post(
-                    f"{self.cluster.url}/webhooks/rest/webhook",
+                    f"{self.url}/webhooks/rest/webhook",
                     json={"sender": sender, "message": text},
                     timeout=REPLY_TIMEOUT_S,
                 )
@@ -114,7 +132,7 @@ class Traffic:
         kinds = Counter(outcome.kind for outcome in self.outcomes)
         stored: Counter[tuple[str, str]] = Counter()
         for sender in self.senders:
-            for event in tracker_events(self.cluster, sender):
+            for event in self.events_of(sender):
                 if event["event"] == "user":
                     stored[(sender, event["text"])] += 1
         failures = [
@@ -134,3 +152,10 @@ class Traffic:
             slowest_reply_s=max((o.seconds for o in self.outcomes), default=0.0),
             failures=failures,
         )
+
+
+def cluster_traffic(cluster: Cluster, **options: Any) -> Traffic:
+    """Traffic through ``cluster``'s nginx, checked against its replicas."""
+    return Traffic(
+        cluster.url, lambda sender: tracker_events(cluster, sender), **options
+    )
