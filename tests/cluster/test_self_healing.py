@@ -289,6 +289,11 @@ def test_a_killed_postgres_comes_back_on_the_same_data(
     # Same data directory and port: the conversation from before is still there.
     texts_stored = [e.get("text") for e in healthy.events_of(customer)]
     assert "hello before the crash" in texts_stored
+    # The action server's pooled connections died with the server; it reconnects.
+    assert "email address" in texts(say(healthy.url, customer, "where is ORD-1001?"))
+    assert "Order ORD-1001 is on its way with UPS." in texts(
+        say(healthy.url, customer, "alice@example.com")
+    )
 
 
 def test_a_killed_redis_is_reconnected_to_without_restarting_rasa(
