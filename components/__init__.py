@@ -1,3 +1,5 @@
-"""Custom Rasa NLU components; importing the package applies ``rasa_patches``."""
+"""Custom Rasa NLU components and dialogue policies (referenced from config.yml)."""
 
-import rasa_patches  # noqa: F401  (Rasa's runtime fixes, before any message)
+import rasa_changes
+
+rasa_changes.apply()  # Rasa imports this package when it loads the model

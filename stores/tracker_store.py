@@ -5,8 +5,8 @@ keeps the events in one process's memory, and when a read fails it starts an emp
 tracker, so another replica or a restart loses the conversation without a word.
 This store retries a failed read or write for a bounded time and then raises
 ``TrackerStoreUnavailable``; the channels (connectors/) answer the customer with an
-apology, and the message is not accepted. Rasa is told not to wrap it (see
-``_keep_failures_visible``).
+apology, and the message is not accepted. Rasa is told not to wrap it
+(``rasa_changes/fail_safe_store.py``).
 
 The database: ``url`` in endpoints.yml, else ``TRACKER_DATABASE_URL``, else
 ``DATABASE_URL`` when that is a server database (one setting for a deployment),
@@ -25,10 +25,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import rasa.core.agent
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -105,6 +104,9 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
     from elsewhere is counted as Rasa does. The lock store keeps other replicas
     from writing to the conversation in between.
     """
+
+    # Agent leaves a store that says so unwrapped (rasa_changes/fail_safe_store.py).
+    fails_visibly = True
 
     def __init__(
         self,
@@ -221,26 +223,3 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             "action_name": data.get("name"),
             "data": json.dumps(data),
         }
-
-
-def _keep_failures_visible() -> None:
-    """Make Rasa's agent leave this store unwrapped (other stores keep FailSafe).
-
-    ``Agent`` wraps whatever store it is given in ``FailSafeTrackerStore``; Rasa
-    imports this module (to load the store named in endpoints.yml) before it
-    builds the agent, so replacing the agent module's reference here is in time.
-    """
-    fail_safe = rasa.core.agent.FailSafeTrackerStore
-    if getattr(fail_safe, "keeps_failures_visible", False):
-        return
-
-    def wrap(store: TrackerStore) -> TrackerStore:
-        if isinstance(store, ResilientSQLTrackerStore):
-            return store
-        return fail_safe(store)
-
-    wrap.keeps_failures_visible = True  # type: ignore[attr-defined]
-    rasa.core.agent.FailSafeTrackerStore = wrap  # type: ignore[misc,assignment]
-
-
-_keep_failures_visible()

@@ -14,6 +14,7 @@ from cluster.services import rasa_environment
 
 if TYPE_CHECKING:
     from rasa.core.agent import Agent
+    from rasa.shared.core.domain import Domain
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = REPO_ROOT / "models"
@@ -90,3 +91,11 @@ def agent(trained_model: Path) -> Agent:
     from rasa.core.agent import Agent  # TensorFlow and all: only when needed
 
     return Agent.load(str(trained_model))
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    """The project's domain (tests/actions/ has its own, as a dict)."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(REPO_ROOT / "domain.yml"))

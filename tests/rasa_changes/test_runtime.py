@@ -1,4 +1,4 @@
-"""Rasa's runtime fixes (rasa_patches.py) keep Rasa's behaviour, not its cost."""
+"""The runtime patches (rasa_changes/runtime.py) keep Rasa's behaviour, not its cost."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-import components  # noqa: F401  (applies rasa_patches, as loading the model does)
-import rasa_patches
+import rasa_changes
+from rasa_changes import runtime
 from tests.components.conversations import ORDER_STATUS, prefixes
+
+rasa_changes.apply()  # as Rasa's loading of the project's model does
 
 GOOD_REPLY = {
     "events": [{"event": "slot", "name": "order_id", "value": "ORD-1001"}],
@@ -83,7 +85,7 @@ def test_every_event_type_resolves_to_rasas_class(
     def refuse(*_: Any) -> None:
         raise AssertionError("the Event classes were walked again")
 
-    monkeypatch.setattr(rasa_patches, "all_subclasses", refuse)
+    monkeypatch.setattr(runtime, "all_subclasses", refuse)
     assert Event.resolve_by_type("user") is UserUttered
     assert Event.resolve_by_type("slot") is SlotSet
 
