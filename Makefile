@@ -9,12 +9,10 @@ DEBIAN_PACKAGES := chromium fonts-dejavu-core postgresql redis-server rabbitmq-s
 DEBIAN_STAMP := var/.debian-packages
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# Nothing may fetch weights at run time or report to Rasa's telemetry/Sentry;
-# quieter TensorFlow logs.
-export HF_HUB_OFFLINE := 1
-export RASA_TELEMETRY_ENABLED := false
-export TRANSFORMERS_OFFLINE := 1
-export TF_CPP_MIN_LOG_LEVEL := 2
+# Nothing may fetch weights at run time or report to Rasa's telemetry: the
+# environment every process runs with, written once in settings/offline.env.
+include settings/offline.env
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' settings/offline.env)
 export PYTHONPATH := $(CURDIR)
 
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \

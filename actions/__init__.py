@@ -10,3 +10,8 @@ webhook), ``satisfaction`` (1-5 ratings), ``formatting`` and ``privacy`` (text f
 customers and agents), ``database`` (sessions and the outage apology). SQL lives in
 ``actions.db``. Agents use ``python -m actions.agent`` (``agent``, ``rasa_api``).
 """
+
+from settings import action_server
+
+# A value the action server cannot use stops it here, naming the variable.
+action_server.check_at_start_up()

@@ -25,7 +25,8 @@ from actions.db.repository import (
     release_conversation,
 )
 from actions.rasa_api import RasaApiError, resume_conversation
-from actions.ticket_delivery import WEBHOOK_ENV, attempt_delivery, webhook_url
+from actions.ticket_delivery import attempt_delivery, webhook_url
+from settings.action_server import HANDOFF_WEBHOOK_URL
 
 INDENT = "    "
 
@@ -101,7 +102,7 @@ def _release(number: str, agent: str) -> int:
 def _retry_deliveries() -> int:
     url = webhook_url()
     if url is None:
-        print(f"error: {WEBHOOK_ENV} is not set", file=sys.stderr)
+        print(f"error: {HANDOFF_WEBHOOK_URL.name} is not set", file=sys.stderr)
         return 2
     with session_scope() as session:
         numbers = pending_deliveries(session)
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         "--agent", default=getpass.getuser(), help="who releases it (audit log)"
     )
     commands.add_parser(
-        "retry-deliveries", help=f"re-send pending tickets to ${WEBHOOK_ENV}"
+        "retry-deliveries",
+        help=f"re-send pending tickets to ${HANDOFF_WEBHOOK_URL.name}",
     )
     args = parser.parse_args(argv)
     try:

@@ -13,8 +13,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.db.repository import return_window_days
 from actions.history import latest_intent
+from actions.shop_rules import return_window_days
 
 DETOUR_INTENTS = frozenset(
     {

@@ -16,11 +16,11 @@ from actions.db.models import Order, OrderStatus, utcnow
 from actions.db.repository import (
     find_order_for_customer,
     refund_status,
-    return_window_days,
 )
 from actions.formatting import order_details
 from actions.history import latest_intent
 from actions.privacy import mask_secrets
+from actions.shop_rules import return_window_days
 from actions.verification import (
     VerifyingFormValidation,
     audit_failed_verification,

@@ -20,11 +20,11 @@ from actions.db.repository import (
     create_return,
     find_order_for_customer,
     refund_status,
-    return_window_days,
 )
 from actions.formatting import Reply, day, money, order_details
 from actions.handoff import ActionHandoff
 from actions.order_form import ORDER_TASK
+from actions.shop_rules import return_window_days
 from actions.verification import VERIFICATION_LOCKED, locked_just_now
 
 # Stored when a return is opened without a reason (only if the form was bypassed).

@@ -10,14 +10,12 @@ $RASA_API_TOKEN.
 
 from __future__ import annotations
 
-import os
 from urllib.parse import quote
 
 import requests
 
-RASA_URL_ENV = "RASA_URL"
-DEFAULT_RASA_URL = "http://localhost:5005"
-TOKEN_ENV = "RASA_API_TOKEN"
+from settings import action_server as settings
+
 TIMEOUT_S = 10.0
 
 
@@ -26,15 +24,15 @@ class RasaApiError(Exception):
 
 
 def rasa_url() -> str:
-    """Base URL of the Rasa server ($RASA_URL, default the local one)."""
-    return (os.environ.get(RASA_URL_ENV, "").strip() or DEFAULT_RASA_URL).rstrip("/")
+    """Base URL of the Rasa server (settings.action_server.RASA_URL)."""
+    return settings.RASA_URL.read()
 
 
 def resume_conversation(conversation_id: str, timeout: float = TIMEOUT_S) -> None:
     """Append ``{"event": "resume"}`` to the conversation's tracker."""
     url = f"{rasa_url()}/conversations/{quote(conversation_id, safe='')}/tracker/events"
     params = {"include_events": "NONE"}
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = settings.RASA_API_TOKEN.read()
     if token:
         params["token"] = token
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,10 +22,10 @@ from actions.database import DATABASE_ERRORS
 from actions.db.engine import session_scope
 from actions.db.models import DeliveryStatus, SupportTicket
 from actions.db.repository import get_ticket, record_delivery_attempt
+from settings import action_server as settings
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_ENV = "HANDOFF_WEBHOOK_URL"
 TIMEOUT_S = 5.0
 # Pauses between the attempts of one background delivery (so 3 attempts).
 RETRY_DELAYS_S = (1.0, 5.0)
@@ -40,7 +39,7 @@ class DeliveryFailed(Exception):
 
 def webhook_url() -> str | None:
     """The configured webhook, or None when tickets stay in the database only."""
-    return os.environ.get(WEBHOOK_ENV, "").strip() or None
+    return settings.HANDOFF_WEBHOOK_URL.read()
 
 
 def ticket_payload(ticket: SupportTicket) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from settings import offline_environment
+
 DEBIAN_PACKAGES = {
     "postgres": "postgresql",
     "redis-server": "redis-server",
@@ -37,10 +39,7 @@ def rasa_environment(**extra: str) -> dict[str, str]:
     reported (no model hub, no telemetry), the project importable."""
     return {
         **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "RASA_TELEMETRY_ENABLED": "false",
+        **offline_environment(),
         "PYTHONPATH": str(REPO_ROOT),
         **extra,
     }

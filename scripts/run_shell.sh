@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/assistant.tar.gz}
 port=${ACTION_SERVER_PORT:-5055}
+set -a; . settings/offline.env; set +a  # no model hub, no telemetry
+export PYTHONPATH=$PWD
 mkdir -p var/log
 # rasa shell would read credentials.yml and stop at its unset ${VARIABLES}.
 .venv/bin/python -m scripts.credentials credentials.yml var/credentials.yml \

@@ -24,7 +24,8 @@ interface=${SERVE_INTERFACE:-0.0.0.0}
 state=${SERVE_DIR:-var}
 read -r -a origins <<<"${CHAT_ORIGINS:-http://localhost:$web_port http://127.0.0.1:$web_port}"
 ready_timeout_s=${SERVE_READY_TIMEOUT_S:-300}
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH=$PWD
+set -a; . settings/offline.env; set +a  # no model hub, no telemetry
+export PYTHONPATH=$PWD
 mkdir -p "$state/log"
 
 # Messaging connectors: on when their variables are set, off (logged) otherwise.

@@ -19,7 +19,6 @@ import asyncio
 import itertools
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,6 +32,8 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import make_url
+
+from settings import rasa_server as settings
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +50,10 @@ class TrackerStoreUnavailable(Exception):
 
 def tracker_database_url(environ: dict[str, str] | None = None) -> str:
     """Where conversations live when endpoints.yml names no ``url``."""
-    environ = os.environ if environ is None else environ
-    if environ.get("TRACKER_DATABASE_URL"):
-        return environ["TRACKER_DATABASE_URL"]
-    shared = environ.get("DATABASE_URL", "")
+    own = settings.TRACKER_DATABASE_URL.read(environ)
+    if own:
+        return own
+    shared = settings.DATABASE_URL.read(environ)
     if shared and make_url(shared).get_backend_name() != "sqlite":
         return shared
     DEFAULT_SQLITE_FILE.parent.mkdir(parents=True, exist_ok=True)

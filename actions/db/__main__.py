@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from actions.db.engine import database_url, make_engine, safe_url, session_scope
 from actions.db.migrate import upgrade_head
 from actions.db.seed import seed
+from settings import SettingError
 
 
 def _migrate(url: str) -> None:
@@ -43,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         help="migrate: upgrade schema to head; seed: insert demo data; init: both",
     )
     command = parser.parse_args(argv).command
-    url = database_url()
+    try:
+        url = database_url()
+    except SettingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         if command in ("migrate", "init"):
             _migrate(url)

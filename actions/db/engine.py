@@ -7,7 +7,6 @@ with no services running.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -18,13 +17,15 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from settings import action_server as settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE_PATH = REPO_ROOT / "var" / "assistant.db"
 
 
 def database_url() -> str:
     """The configured database URL; creates ``var/`` for the default SQLite file."""
-    url = os.environ.get("DATABASE_URL", "").strip()
+    url = settings.DATABASE_URL.read()
     if url:
         return url
     DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

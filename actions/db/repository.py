@@ -9,7 +9,6 @@ parameters (ORM expressions), never by string formatting.
 from __future__ import annotations
 
 import enum
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,10 +42,12 @@ from actions.db.models import (
     utcnow,
 )
 from actions.db.security import hash_passcode, verify_passcode
+from actions.shop_rules import (
+    REFUND_BUSINESS_DAYS,
+    add_business_days,
+    return_window_days,
+)
 
-RETURN_WINDOW_ENV = "RETURN_WINDOW_DAYS"
-DEFAULT_RETURN_WINDOW_DAYS = 30
-REFUND_BUSINESS_DAYS = 5
 # Reference codes are read out to customers: no 0/O or 1/I look-alikes.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -89,21 +90,6 @@ _CANCEL_REFUSALS = {
 def normalise_order_number(order_number: str) -> str:
     """Order numbers are stored upper-case; users type them any way."""
     return order_number.strip().upper()
-
-
-def return_window_days() -> int:
-    """Return window length, configurable per deployment via ``RETURN_WINDOW_DAYS``."""
-    return int(os.environ.get(RETURN_WINDOW_ENV, DEFAULT_RETURN_WINDOW_DAYS))
-
-
-def add_business_days(start: date, days: int) -> date:
-    """``start`` plus ``days`` weekdays (refund promises skip weekends)."""
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
 
 
 def _owned_by(order_number: str, customer_id: int) -> tuple[Any, ...]:

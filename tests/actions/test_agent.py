@@ -17,7 +17,7 @@ from actions.agent import main as agent
 from actions.db.engine import REPO_ROOT, session_scope
 from actions.db.models import AuditLog, SupportTicket, TicketStatus
 from actions.db.repository import create_ticket
-from actions.rasa_api import RASA_URL_ENV, TOKEN_ENV
+from settings.action_server import RASA_API_TOKEN, RASA_URL
 from tests.http_stub import StubServer
 
 TRANSCRIPT = "Customer: my card is [card ending 1111]\nAssistant: I'm sorry about that."
@@ -73,9 +73,9 @@ def test_release_resumes_the_conversation_then_closes_its_tickets(
 ) -> None:
     first, second = open_ticket(engine), open_ticket(engine)
     other = open_ticket(engine, conversation_id="someone-else")
-    monkeypatch.setenv(TOKEN_ENV, "s3cret")
+    monkeypatch.setenv(RASA_API_TOKEN.name, "s3cret")
     with StubServer([200]).running() as rasa:
-        monkeypatch.setenv(RASA_URL_ENV, rasa.url)
+        monkeypatch.setenv(RASA_URL.name, rasa.url)
         assert agent(["release", first.lower(), "--agent", "ann"]) == 0
 
     [request] = rasa.received
@@ -111,7 +111,7 @@ def test_a_failed_release_keeps_the_ticket_open(
 ) -> None:
     number = open_ticket(engine)
     with StubServer([status]).running() as rasa:
-        monkeypatch.setenv(RASA_URL_ENV, rasa.url)
+        monkeypatch.setenv(RASA_URL.name, rasa.url)
         assert agent(["release", number]) == 1
     assert f"HTTP {status}" in capsys.readouterr().err
     assert ticket_status(engine, number) is TicketStatus.OPEN

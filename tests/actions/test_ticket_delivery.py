@@ -23,7 +23,8 @@ from actions.db.models import (
 )
 from actions.db.repository import create_ticket
 from actions.handoff import ActionHandoff
-from actions.ticket_delivery import WEBHOOK_ENV, attempt_delivery, deliver
+from actions.ticket_delivery import attempt_delivery, deliver
+from settings.action_server import HANDOFF_WEBHOOK_URL
 from tests.actions.helpers import ALICE, make_tracker, rendered
 from tests.http_stub import StubServer
 
@@ -111,7 +112,7 @@ async def test_a_help_desk_that_stays_down_never_loses_the_ticket(
 
     # Back up: the agent command sends what is still pending.
     with StubServer([202]).running() as desk:
-        monkeypatch.setenv(WEBHOOK_ENV, desk.url)
+        monkeypatch.setenv(HANDOFF_WEBHOOK_URL.name, desk.url)
         assert agent(["retry-deliveries"]) == 0
     assert [request.body["ticket"] for request in desk.received] == [number]
     assert "1 delivered, 0 still pending." in capsys.readouterr().out
@@ -142,10 +143,10 @@ def test_retry_deliveries_reports_what_stays_pending(
 ) -> None:
     open_ticket(engine)
     open_ticket(engine, deliver=False)  # opened without a webhook: never sent
-    monkeypatch.setenv(WEBHOOK_ENV, closed_port_url())
+    monkeypatch.setenv(HANDOFF_WEBHOOK_URL.name, closed_port_url())
     assert agent(["retry-deliveries"]) == 1
     assert "0 delivered, 1 still pending." in capsys.readouterr().out
-    monkeypatch.delenv(WEBHOOK_ENV)
+    monkeypatch.delenv(HANDOFF_WEBHOOK_URL.name)
     assert agent(["retry-deliveries"]) == 2
 
 
@@ -157,7 +158,7 @@ async def test_handoff_answers_at_once_and_delivers_in_the_background(
 ) -> None:
     tracker = make_tracker(intent="request_human", text="a human please")
     with StubServer([200]).running() as desk:
-        monkeypatch.setenv(WEBHOOK_ENV, desk.url)
+        monkeypatch.setenv(HANDOFF_WEBHOOK_URL.name, desk.url)
         dispatcher = CollectingDispatcher()
         await ActionHandoff().run(dispatcher, tracker, domain)
         [text] = rendered(dispatcher, domain)

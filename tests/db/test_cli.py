@@ -56,8 +56,8 @@ def test_invalid_url_is_reported(
     assert main(["migrate"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line == (
-        "error: invalid DATABASE_URL: "
-        "Could not parse SQLAlchemy URL from string 'not a url'"
+        "error: DATABASE_URL='not a url': must be a SQLAlchemy database URL, "
+        "e.g. postgresql+psycopg2://host/db"
     )
 
 

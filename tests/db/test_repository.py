@@ -13,6 +13,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from actions import shop_rules
 from actions.db import repository as repo
 from actions.db.engine import session_scope
 from actions.db.models import (
@@ -27,6 +28,7 @@ from actions.db.models import (
     TicketStatus,
 )
 from actions.db.repository import CancelResult, ReturnOutcome
+from settings.action_server import RETURN_WINDOW_DAYS
 
 INJECTION = "ORD-1001'; DROP TABLE orders;--"
 
@@ -235,7 +237,7 @@ def test_create_return_for_recent_delivery(session: Session, alice_id: int) -> N
     assert result.outcome is ReturnOutcome.CREATED
     assert re.fullmatch(r"RMA-[A-Z2-9]{6}", result.rma_number)
     assert result.refund_amount == Decimal("45.50")
-    assert result.refund_expected_by == repo.add_business_days(today, 5)
+    assert result.refund_expected_by == shop_rules.add_business_days(today, 5)
     refund = session.scalars(select(Refund)).one()
     assert (refund.status, refund.amount) == (RefundStatus.PENDING, Decimal("45.50"))
     assert refund.return_.rma_number == result.rma_number
@@ -271,7 +273,7 @@ def test_return_window_passed(session: Session, bob_id: int) -> None:
 def test_return_window_is_configurable(
     session: Session, bob_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(repo.RETURN_WINDOW_ENV, "60")
+    monkeypatch.setenv(RETURN_WINDOW_DAYS.name, "60")
     result = repo.create_return(session, "ORD-2001", bob_id, "Late but allowed", "conv")
     assert result.outcome is ReturnOutcome.CREATED
 
@@ -336,7 +338,7 @@ def test_refund_status(session: Session, alice_id: int, bob_id: int) -> None:
     ],
 )
 def test_add_business_days(start: date, days: int, expected: date) -> None:
-    assert repo.add_business_days(start, days) == expected
+    assert shop_rules.add_business_days(start, days) == expected
 
 
 # --- audit and tickets -------------------------------------------------------

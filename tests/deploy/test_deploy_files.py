@@ -30,6 +30,8 @@ import pytest
 import requests
 import yaml
 
+from settings import action_server, offline_environment, rasa_server
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 K8S = DEPLOY / "kubernetes"
@@ -164,6 +166,8 @@ def _python_sources() -> Iterator[Path]:
 
 @cache
 def variables_read_by_code() -> frozenset[str]:
+    """Declared in settings/ (each process's settings module), or read directly."""
+    declared = {v.name for v in action_server.VARIABLES + rasa_server.VARIABLES}
     sources = {path: path.read_text() for path in _python_sources()}
     shared: dict[str, str] = {}
     for text in sources.values():
@@ -171,7 +175,7 @@ def variables_read_by_code() -> frozenset[str]:
     names: set[str] = set()
     for text in sources.values():
         names |= environ_reads(text, shared)
-    return frozenset(names)
+    return frozenset(names | declared)
 
 
 def yaml_placeholders(path: Path) -> frozenset[str]:
@@ -325,8 +329,13 @@ def test_dockerfile_copies_only_existing_files_the_context_keeps() -> None:
 
 def test_image_environment_is_read_by_someone() -> None:
     env = image_env()
-    assert env.get("RASA_TELEMETRY_ENABLED") == "false"
-    assert env.get("HF_HUB_OFFLINE") == "1" and env.get("TRANSFORMERS_OFFLINE") == "1"
+    # The offline environment comes from settings/offline.env, via the entrypoint.
+    entrypoint = [args for ins, args in final_stage() if ins == "ENTRYPOINT"]
+    assert entrypoint == ['["/app/deploy/entrypoint.sh"]'], entrypoint
+    assert ". /app/settings/offline.env" in (DEPLOY / "entrypoint.sh").read_text()
+    offline = offline_environment()
+    assert offline["RASA_TELEMETRY_ENABLED"] == "false"
+    assert offline["HF_HUB_OFFLINE"] == "1" and offline["TRANSFORMERS_OFFLINE"] == "1"
     assert not set(env) - allowed_variables(), "ENV nobody reads"
     assert not [name for name in env if SECRET_NAME.search(name)], "secret in image"
 
@@ -642,7 +651,10 @@ def test_k8s_rasa_command_uses_the_cluster_endpoints() -> None:
     command = " ".join([*rasa.get("command", []), *rasa.get("args", [])])
     assert "--endpoints cluster/endpoints.yml" in (command or image_command())
     for name, expected in (("actions", "rasa run actions"), ("migrate", "actions.db")):
-        assert expected in " ".join(app_container(name)["command"]), name
+        container = app_container(name)
+        # args, not command: the image's entrypoint must run (settings/offline.env).
+        assert "command" not in container, name
+        assert expected in " ".join(container["args"]), name
 
 
 def _quantity(value: str) -> float:

@@ -1,0 +1,68 @@
+"""The action server's settings: every environment variable it reads.
+
+Checked when the action server loads the ``actions`` package, so a value it
+cannot use stops it at start-up with the variable's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from settings import (
+    SettingError,
+    Variable,
+    check,
+    optional_database_url,
+    optional_http_url,
+    optional_text,
+    whole_number,
+)
+
+DATABASE_URL = Variable(
+    "DATABASE_URL",
+    "",
+    "the shop's database (orders, customers, tickets), a SQLAlchemy URL; "
+    "unset: the embedded SQLite file var/assistant.db",
+    optional_database_url,
+)
+RETURN_WINDOW_DAYS = Variable(
+    "RETURN_WINDOW_DAYS",
+    "30",
+    "days after delivery within which a customer may return an order",
+    whole_number(1),
+)
+HANDOFF_WEBHOOK_URL = Variable(
+    "HANDOFF_WEBHOOK_URL",
+    "",
+    "the help desk's webhook that receives hand-over tickets; unset: tickets "
+    "stay in the database (make tickets)",
+    optional_http_url,
+)
+RASA_URL = Variable(
+    "RASA_URL",
+    "http://localhost:5005",
+    "the Rasa server's HTTP API, for giving a conversation back (make release)",
+    optional_http_url,
+)
+RASA_API_TOKEN = Variable(
+    "RASA_API_TOKEN",
+    "",
+    "the token of the Rasa server's HTTP API (make release)",
+    optional_text,
+)
+
+VARIABLES = (
+    DATABASE_URL,
+    RETURN_WINDOW_DAYS,
+    HANDOFF_WEBHOOK_URL,
+    RASA_URL,
+    RASA_API_TOKEN,
+)
+
+
+def check_at_start_up(environ: Mapping[str, str] | None = None) -> None:
+    """Stop the process, naming each variable whose value cannot be used."""
+    try:
+        check(VARIABLES, environ)
+    except SettingError as error:
+        raise SystemExit(f"action server settings: {error}") from None

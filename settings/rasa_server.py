@@ -1,0 +1,58 @@
+"""The Rasa server's settings: what the project's code in it reads, and what Rasa
+itself expands in endpoints.yml and credentials.yml (listed so that one page
+names every variable of the server; tests/settings/ checks the list is whole).
+"""
+
+from __future__ import annotations
+
+from settings import Variable, optional_database_url, optional_text
+
+TRACKER_DATABASE_URL = Variable(
+    "TRACKER_DATABASE_URL",
+    "",
+    "where conversations are stored (stores/tracker_store.py), a SQLAlchemy URL; "
+    "unset: DATABASE_URL when that names a server database, else var/conversations.db",
+    optional_database_url,
+)
+DATABASE_URL = Variable(
+    "DATABASE_URL",
+    "",
+    "the shop's database; conversations go there too when it is a server database",
+    optional_database_url,
+)
+RASA_API_TOKEN = Variable(
+    "RASA_API_TOKEN",
+    "",
+    "token of Rasa's HTTP API; unset: the API is off (scripts/serve.sh, the "
+    "cluster, the container image)",
+    optional_text,
+)
+
+# Read by the project's own code in the Rasa server.
+VARIABLES = (TRACKER_DATABASE_URL, DATABASE_URL, RASA_API_TOKEN)
+
+# Expanded by Rasa from ${NAME} in endpoints.yml, cluster/endpoints.yml and
+# credentials.yml (scripts/credentials.py leaves out a connector whose are unset).
+EXPANDED_BY_RASA = {
+    "ACTION_ENDPOINT_URL": "the action server's webhook (cluster: through nginx)",
+    "REDIS_URL": "Redis for conversation locks and socket.io rooms across replicas",
+    "RABBITMQ_HOST": "RabbitMQ host of the event stream",
+    "RABBITMQ_PORT": "RabbitMQ port",
+    "RABBITMQ_USERNAME": "RabbitMQ user",
+    "RABBITMQ_PASSWORD": "RabbitMQ password",
+    "RABBITMQ_QUEUE": "the queue every conversation event goes to",
+    "CHAT_JWT_SECRET": "website channels take a message only with a JWT signed "
+    "with this secret whose sub is the conversation id",
+    "CALLBACK_URL": "where the callback channel posts the bot's replies",
+    "FACEBOOK_VERIFY_TOKEN": "Facebook Messenger connector",
+    "FACEBOOK_APP_SECRET": "Facebook Messenger connector",
+    "FACEBOOK_PAGE_ACCESS_TOKEN": "Facebook Messenger connector",
+    "SLACK_TOKEN": "Slack connector",
+    "SLACK_SIGNING_SECRET": "Slack connector",
+    "TELEGRAM_TOKEN": "Telegram connector",
+    "TELEGRAM_BOT_USERNAME": "Telegram connector",
+    "TELEGRAM_WEBHOOK_URL": "Telegram connector",
+    "TWILIO_ACCOUNT_SID": "Twilio (SMS) connector",
+    "TWILIO_AUTH_TOKEN": "Twilio (SMS) connector",
+    "TWILIO_NUMBER": "Twilio (SMS) connector",
+}
