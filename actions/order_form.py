@@ -8,6 +8,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from actions.db.repository import (
     refund_status,
 )
 from actions.formatting import order_details
+from actions.free_text import is_clear_stop
 from actions.history import latest_intent
 from actions.privacy import mask_secrets
 from actions.shop_rules import return_window_days
@@ -163,7 +165,15 @@ class ValidateOrderForm(VerifyingFormValidation):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        """Keep a short reason; it is stored, so card numbers and codes are masked."""
+        """Keep a short reason; it is stored, so card numbers and codes are masked.
+
+        Whatever the customer says is the reason ("changed my mind", "no
+        reason"), unless the whole message asks to stop: then the form ends
+        without a task, and action_order_followup has nothing to carry out.
+        """
+        if is_clear_stop(str(value)):
+            dispatcher.utter_message(response="utter_stopped")
+            return {"return_reason": None, ORDER_TASK: None, REQUESTED_SLOT: None}
         reason = mask_secrets(str(value).strip())
         if not MIN_REASON_LENGTH <= len(reason) <= MAX_REASON_LENGTH:
             dispatcher.utter_message(response="utter_invalid_return_reason")

@@ -317,11 +317,11 @@ async def test_return_reason_is_stored_without_card_numbers(
     assert events["requested_slot"] is None
 
 
-async def test_a_one_word_reason_gets_a_hint(
+async def test_a_too_short_reason_gets_a_hint(
     domain: dict[str, Any], db_url: str
 ) -> None:
     slots = {"order_task": "return", "order_id": "ORD-1003", "email": ALICE}
-    tracker = give({"return_reason": "no"}, slots, requested="return_reason")
+    tracker = give({"return_reason": "ok"}, slots, requested="return_reason")
     dispatcher, events = await run(ValidateOrderForm(), tracker, domain)
     assert events["return_reason"] is None
     assert responses(dispatcher) == ["utter_invalid_return_reason"]
@@ -349,3 +349,36 @@ async def test_unused_order_status_does_not_change(
     slots = {"order_task": "cancel", "order_id": "ORD-1002"}
     await run(ValidateOrderForm(), give({"email": ALICE}, slots), domain)
     assert order_status(engine, "ORD-1002") is OrderStatus.PROCESSING
+
+
+# --- free-text answers: the customer's words, unless they stop --------------------
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["changed my mind", "it broke", "wrong size", "no reason", "No, it just broke",
+     "I had to stop using it, it hurts my ears", "never used it"],
+)  # fmt: skip
+async def test_a_reason_that_reads_like_another_intent_is_the_reason(
+    reason: str, domain: dict[str, Any], db_url: str
+) -> None:
+    slots = {"order_task": "return", "order_id": "ORD-1003", "email": ALICE}
+    tracker = give({"return_reason": reason}, slots, requested="return_reason")
+    dispatcher, events = await run(ValidateOrderForm(), tracker, domain)
+    assert events["return_reason"] == reason
+    assert events["requested_slot"] is None  # the form is done: the return goes on
+    assert "order_task" not in events
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("stop", ["stop", "Never mind.", "forget it", "no", "Cancel!"])
+async def test_a_real_stop_ends_the_form_without_a_task(
+    stop: str, domain: dict[str, Any], db_url: str
+) -> None:
+    slots = {"order_task": "return", "order_id": "ORD-1003", "email": ALICE}
+    tracker = give({"return_reason": stop}, slots, requested="return_reason")
+    dispatcher, events = await run(ValidateOrderForm(), tracker, domain)
+    assert events["return_reason"] is None
+    assert events["order_task"] is None  # action_order_followup does nothing
+    assert events["requested_slot"] is None
+    assert [m["response"] for m in dispatcher.messages] == ["utter_stopped"]

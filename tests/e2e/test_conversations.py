@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from actions.db.models import CsatRating, Order, OrderStatus
+from actions.db.models import CsatRating, Order, OrderStatus, Return
 from tests.e2e.conftest import Chat, texts
 
 pytestmark = pytest.mark.e2e
@@ -82,3 +82,33 @@ def test_alice_rates_the_chat_once_her_question_is_answered(
     assert texts(chat('/rate{"rating": 5}')) == "Thank you for your feedback!"
     [(conversation_id, rating)] = ratings(database_url)
     assert conversation_id.startswith("e2e-") and rating == 5
+
+
+def return_reasons(database_url: str, number: str) -> list[str]:
+    engine = create_engine(database_url, future=True)
+    try:
+        with Session(engine, future=True) as session:
+            return list(
+                session.scalars(
+                    select(Return.reason).join(Order).where(Order.number == number)
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_return_reason_that_sounds_like_stop_is_the_reason(
+    chat: Chat, database_url: str
+) -> None:
+    assert "email address" in texts(chat("i want to return ORD-1003"))
+    assert "Why are you returning order ORD-1003?" in texts(chat("alice@example.com"))
+    # A real stop ends the form, and nothing is returned.
+    assert "Okay, I've stopped that." in texts(chat("stop"))
+    assert return_reasons(database_url, "ORD-1003") == []
+
+    assert "Why are you returning order ORD-1003?" in texts(
+        chat("actually i do want to return ORD-1003")
+    )
+    reply = texts(chat("changed my mind"))
+    assert "Your return for order ORD-1003 is open." in reply
+    assert return_reasons(database_url, "ORD-1003") == ["changed my mind"]
