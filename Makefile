@@ -1,5 +1,8 @@
 # Task runner. `make run` and `make test` work on a fresh machine: each installs,
-# trains and seeds whatever is missing first.
+# trains and seeds whatever is missing first. Three tiers of set-up, each only
+# where it is used: `setup` (the Python environment to run the assistant),
+# `setup-dev` (plus the test and lint tools) and `system-packages` (Chromium,
+# PostgreSQL, Redis, RabbitMQ, nginx from apt: the full test suite and the cluster).
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,18 +21,28 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \
 	$(wildcard components/*.py)
 
-.PHONY: run test setup train seed serve serve-actions cluster cluster-status loadtest bench lint format clean
+.PHONY: run test test-fast setup setup-dev system-packages web-deps train seed serve \
+	serve-actions cluster cluster-status loadtest bench lint format clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
 
-test: setup  ## Run the whole test suite from nothing
+test: setup-dev web-deps system-packages  ## Run the whole test suite from nothing
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed-from-lock $(WEB_DEPS) $(DEBIAN_STAMP)
+# Unit and component tests on tiny data: no servers, no browser, no training of
+# the project's model (tests/conftest.py marks what needs those).
+test-fast: setup-dev  ## The fast tests, a few minutes: make test-fast ARGS=-x
+	$(BIN)/python -m pytest -m "not e2e and not model and not servers" $(ARGS)
 
-$(VENV)/.installed-from-lock: requirements.lock
-	scripts/setup.sh
+# The script does nothing while .venv holds the lock it would install (the dev
+# set holds the runtime set).
+setup:
+	@scripts/setup.sh runtime
+setup-dev:
+	@scripts/setup.sh dev
+system-packages: $(DEBIAN_STAMP)
+web-deps: $(WEB_DEPS)
 
 # The chat widget's socket.io client, from npm (web/package-lock.json).
 $(WEB_DEPS): web/package.json web/package-lock.json
@@ -41,6 +54,7 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 $(DEBIAN_STAMP):
 	@mkdir -p $(@D)
 	dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || { \
+		echo "system-packages: installing $(DEBIAN_PACKAGES) with apt (a few minutes)"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $(DEBIAN_PACKAGES); }
@@ -49,12 +63,12 @@ $(DEBIAN_STAMP):
 train: setup $(MODEL)  ## Train the model if data, config or components changed
 
 $(MODEL): $(TRAINING_INPUTS) | setup
-	$(BIN)/rasa train --fixed-model-name assistant --out models
+	scripts/train.sh
 
 seed: setup  ## Create the database schema and load the demo data (idempotent)
 	$(BIN)/python -m actions.db init
 
-serve: setup $(MODEL) seed  ## Serve every channel and the web page; Ctrl-C stops it
+serve: setup web-deps $(MODEL) seed  ## Serve every channel and the web page; Ctrl-C stops it
 	scripts/serve.sh $(MODEL)
 
 serve-actions: setup seed  ## Run only the action server
@@ -67,23 +81,23 @@ REPLICAS ?= 2
 WORKERS ?= 1
 CLUSTER_PORT ?= 8000
 
-cluster: setup $(MODEL)  ## Run REPLICAS Rasa replicas behind nginx; Ctrl-C stops all
+cluster: setup system-packages $(MODEL)  ## Run REPLICAS Rasa replicas behind nginx; Ctrl-C stops all
 	$(BIN)/python -m cluster --replicas $(REPLICAS) --workers $(WORKERS) \
 		--port $(CLUSTER_PORT)
 
 cluster-status:  ## Each service of the running `make cluster`: state, pid, restarts
 	@$(BIN)/python -m cluster status
 
-loadtest: setup $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
+loadtest: setup system-packages $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest
 
 bench: setup  ## Accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean:

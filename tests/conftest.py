@@ -30,11 +30,29 @@ TRAINING_INPUT_PATTERNS = (
 TRAINING_TIMEOUT_S = 3600
 
 
+# Fixtures that make a test slow in a way the fast tier (make test-fast) leaves
+# out; tests using them are marked automatically, so no test can forget to be.
+MODEL_FIXTURES = {"trained_model", "agent"}
+SERVER_FIXTURES = {"postgres_server", "postgres_url", "redis_server", "own_redis"}
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "e2e: slow; needs a trained model and/or starts the Rasa and action servers",
-    )
+    for marker in (
+        "e2e: slow; starts the Rasa and action servers, a cluster or a browser",
+        "model: needs the project's trained model (trains it when it is missing)",
+        "servers: starts a PostgreSQL or Redis server",
+        "postgres: runs against a real PostgreSQL server (also marked servers)",
+    ):
+        config.addinivalue_line("markers", marker)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        if fixtures & SERVER_FIXTURES or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.servers)
 
 
 def offline_env(**extra: str) -> dict[str, str]:

@@ -29,13 +29,6 @@ TEMPLATE = "seeded_template"
 _database_names = itertools.count()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "postgres: runs against the real PostgreSQL server from tests/pg_server.py",
-    )
-
-
 @pytest.fixture(scope="session", autouse=True)
 def fast_passcode_hashing() -> Iterator[None]:
     """Cut PBKDF2 to 1,000 rounds: full strength costs 0.2 s per hash and tests

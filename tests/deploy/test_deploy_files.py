@@ -284,10 +284,11 @@ def test_dockerfile_installs_the_lock_in_one_pip_command() -> None:
     installs = [run for run in runs if re.search(r"pip install", run)]
     count = sum(len(re.findall(r"pip install", run)) for run in runs)
     assert count == 1, f"one pip install, from the lock: {installs}"
-    assert re.search(r"-r \S*requirements\.lock", installs[0]), installs[0]
+    assert re.search(r"-r \S*runtime\.lock", installs[0]), installs[0]
     assert "pip check" in installs[0], "pip check must run after the install"
     copied = [args for ins, args in final_stage() if ins == "COPY"]
-    assert any("requirements.lock" in args for args in copied)
+    # The runtime set only: the image has no test or lint tools.
+    assert any(args.startswith("requirements/runtime.lock ") for args in copied)
 
 
 def test_dockerfile_image_is_python_310_slim_non_root_with_healthcheck() -> None:
