@@ -165,6 +165,15 @@ class EarlyStopping:
             model.load_state_dict(self.best_state)
 
 
+def _progress(epoch: int, epochs: int, elapsed: float) -> str:
+    """ "3/12 (95 s so far, at most 285 s more)": what a person waiting wants.
+
+    "At most": early stopping usually ends training before the last epoch.
+    """
+    left = elapsed / epoch * (epochs - epoch)
+    return f"{epoch}/{epochs} ({elapsed:.0f} s so far, at most {left:.0f} s more)"
+
+
 def _no_time_for_another_epoch(
     elapsed: float, epochs_done: int, budget: float | None
 ) -> bool:
@@ -270,15 +279,16 @@ def fine_tune(
         mean_loss = total_loss / len(steps)
         elapsed = time.perf_counter() - training_started
 
+        progress = _progress(epoch, settings.epochs, elapsed)
         if intent_valid is None:
-            logger.info(f"epoch {epoch}: loss {mean_loss:.4f} ({elapsed:.0f}s in all)")
+            logger.info(f"epoch {progress}: loss {mean_loss:.4f}")
         else:
             scores = [accuracy(model, intent_valid, "intent")]
             if sentiment_valid:
                 scores.append(accuracy(model, sentiment_valid, "sentiment"))
             logger.info(
-                f"epoch {epoch}: loss {mean_loss:.4f}, validation accuracy "
-                f"{[round(s, 4) for s in scores]} ({elapsed:.0f}s in all)"
+                f"epoch {progress}: loss {mean_loss:.4f}, validation accuracy "
+                f"{[round(s, 4) for s in scores]}"
             )
             if stopper.should_stop(sum(scores) / len(scores), model):
                 logger.info(f"early stopping after epoch {epoch}")

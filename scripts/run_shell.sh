@@ -25,5 +25,15 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-echo "Chat with the assistant below. Type /stop to end."
-.venv/bin/rasa shell --model "$model" --endpoints endpoints.yml --credentials var/credentials.yml
+# Rasa's and its libraries' logs and warnings go to the log file; the terminal
+# shows the conversation.
+echo "Loading the assistant (about half a minute; log: var/log/rasa-shell.log)."
+echo "Then chat below; type /stop to end."
+status=0
+.venv/bin/rasa shell --model "$model" --endpoints endpoints.yml --port "${RASA_PORT:-5005}" \
+  --credentials var/credentials.yml 2>>var/log/rasa-shell.log || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "rasa shell stopped with status $status; the end of var/log/rasa-shell.log:" >&2
+  tail -n 20 var/log/rasa-shell.log >&2
+fi
+exit "$status"
