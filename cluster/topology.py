@@ -32,6 +32,7 @@ from cluster.services import (
     redis,
 )
 from scripts.credentials import render
+from settings import rasa_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RASA = Path(sys.executable).with_name("rasa")
@@ -61,9 +62,7 @@ class ClusterSettings:
     lock_lifetime_s: int = 20
     # Rasa's HTTP API is on only with a token (RASA_API_TOKEN for `make cluster`);
     # nginx never passes it to the public either way.
-    api_token: str | None = field(
-        default_factory=lambda: os.environ.get("RASA_API_TOKEN") or None
-    )
+    api_token: str | None = field(default_factory=rasa_server.RASA_API_TOKEN.read)
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
