@@ -70,6 +70,19 @@ def http_answers(port: int) -> bool:
             return False
 
 
+def _group_gone(group: int, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for process group ``group`` to have no member."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def _postgres_bin() -> Path | None:
     found = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/postgres"),
@@ -121,6 +134,9 @@ class Service:
 
     # File descriptors the process inherits (nginx's listening sockets).
     pass_fds: tuple[int, ...] = ()
+    # How the leftovers of a dead leader are ended (see kill_leftovers).
+    leftover_signal: int = signal.SIGKILL
+    leftover_grace_s: float = 0
 
     def start(self, timeout_s: float = 300) -> None:
         self.launch()
@@ -182,25 +198,26 @@ class Service:
         self.process.wait()
 
     def kill_leftovers(self) -> None:
-        """``kill -9`` what is left of the process group once its leader is gone.
+        """End what is left of the process group once its leader is gone.
 
         A leader that died alone leaves its children behind: PostgreSQL backends
         holding the shared memory a new postmaster needs, nginx workers still
         accepting on the listening socket, Erlang helpers. Like systemd's
         ``KillMode=control-group``, nothing of the old instance outlives it.
+        They get ``leftover_signal`` first (nginx's workers: finish the requests
+        in flight), then ``kill -9`` after ``leftover_grace_s``.
         """
         if self.process is None or self.running:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        # The group is gone once killpg finds no member.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except (ProcessLookupError, PermissionError):
+        group = self.process.pid
+        if self.leftover_signal != signal.SIGKILL:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, self.leftover_signal)
+            if _group_gone(group, self.leftover_grace_s):
                 return
-            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+        _group_gone(group, 5)
 
     def restart(self, timeout_s: float = 300) -> None:
         self.stop()
@@ -291,10 +308,13 @@ def redis(state: Path, port: int) -> Service:
     def ready() -> bool:
         with socket.socket() as probe:
             probe.settimeout(0.5)
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
+            try:
+                if probe.connect_ex(("127.0.0.1", port)) != 0:
+                    return False
+                probe.sendall(b"PING\r\n")
+                return probe.recv(16).startswith(b"+PONG")
+            except OSError:
                 return False
-            probe.sendall(b"PING\r\n")
-            return probe.recv(16).startswith(b"+PONG")
 
     return Service(
         "redis",
@@ -394,4 +414,7 @@ def nginx(
         env=env,
         stop_signal=signal.SIGQUIT,  # graceful: finish the requests in flight
         pass_fds=fds,
+        # A worker left by a dead master finishes its requests in flight too.
+        leftover_signal=signal.SIGQUIT,
+        leftover_grace_s=10,
     )  # fmt: skip

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cluster.services import Service, ServiceError
@@ -56,9 +56,7 @@ class ServiceStatus:
     log: str
 
 
-def describe_exit(returncode: int | None) -> str:
-    if returncode is None:
-        return "not ready in time"
+def describe_exit(returncode: int) -> str:
     if returncode < 0:
         try:
             return f"signal {signal.Signals(-returncode).name}"
@@ -128,8 +126,9 @@ class Supervisor:
             self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)
-        for status in self._status.values():
-            status.state, status.pid = "stopped", None
+        with self._status_lock:
+            for status in self._status.values():
+                status.state, status.pid = "stopped", None
         self._write_status()
 
     def _update(self, name: str, **changes: object) -> None:
@@ -154,58 +153,93 @@ class Supervisor:
             partial.replace(self.status_file)
 
     def _keep(self, service: Service) -> None:
-        exits: deque[float] = deque()
-        restarts = 0
+        """Restart ``service`` whenever it exits, until stop(): never gives up."""
+        keeper = _Keeper()
         while True:
-            while service.running:
-                if self._stopping.wait(0.2):
+            try:
+                if not self._restart_after_exit(service, keeper):
                     return
-            if self._stopping.is_set():
-                return
-            exited_at = time.monotonic()
-            assert service.process is not None
-            how = describe_exit(service.process.poll())
-            service.kill_leftovers()
-            exits.append(exited_at)
-            while exits and exited_at - exits[0] > self.backoff.window_s:
-                exits.popleft()
-            delay = self.backoff.delay(len(exits))
-            restarts += 1
-            crash_loop = len(exits) >= self.backoff.crash_loop_exits
-            self.say(
-                f"{service.name} exited ({how}); restart {restarts} in {delay:g} s; "
-                f"log {service.log}",
-                loud=True,
-            )
-            if crash_loop:
+            except Exception as error:
+                # Whatever went wrong, the keeper must live on, or the service
+                # would stay down: count it as an exit and go round again.
                 self.say(
-                    f"CRASH LOOP: {service.name} exited {len(exits)} times in "
-                    f"{self.backoff.window_s:g} s; retrying every "
-                    f"{self.backoff.max_s:g} s. See {service.log}",
+                    f"{service.name}: {error!r} while restarting it; counted as "
+                    "an exit",
                     loud=True,
                 )
-            self._update(
-                service.name, state="waiting", pid=None, restarts=restarts,
-                last_exit=how, crash_loop=crash_loop,
-            )  # fmt: skip
-            if self._stopping.wait(delay):
-                return
-            with self._launching:
-                if self._stopping.is_set():
-                    return
-                service.launch()
-            self._update(service.name, state="starting", pid=service.pid)
-            try:
-                service.wait_ready(self.start_timeout_s, self._stopping.is_set)
-            except ServiceError:
-                if service.running and not self._stopping.is_set():
-                    service.kill()  # hung in its start: counts as an exit
-                continue
+                keeper.next_exit = f"supervisor error {type(error).__name__}"
+                if service.running:
+                    service.kill()
+
+    def _restart_after_exit(self, service: Service, keeper: _Keeper) -> bool:
+        """Wait for ``service`` to exit, then start it again after its backoff.
+        False once the supervisor is stopping."""
+        up_since = time.monotonic()
+        while service.running:
+            if self._stopping.wait(0.2):
+                return False
+            up_for = time.monotonic() - up_since
+            if self._status[service.name].crash_loop and up_for > self.backoff.window_s:
+                self._update(service.name, crash_loop=False)  # it has settled
+        if self._stopping.is_set():
+            return False
+        exited_at = time.monotonic()
+        assert service.process is not None
+        how = keeper.next_exit or describe_exit(service.process.returncode)
+        keeper.next_exit = None
+        service.kill_leftovers()
+        keeper.exits.append(exited_at)
+        while keeper.exits and exited_at - keeper.exits[0] > self.backoff.window_s:
+            keeper.exits.popleft()
+        delay = self.backoff.delay(len(keeper.exits))
+        keeper.restarts += 1
+        crash_loop = len(keeper.exits) >= self.backoff.crash_loop_exits
+        self.say(
+            f"{service.name} exited ({how}); restart {keeper.restarts} in {delay:g} s; "
+            f"log {service.log}",
+            loud=True,
+        )
+        if crash_loop:
             self.say(
-                f"{service.name} is back (pid {service.pid}), "
-                f"{time.monotonic() - exited_at:.1f} s after it exited"
+                f"CRASH LOOP: {service.name} exited {len(keeper.exits)} times in "
+                f"{self.backoff.window_s:g} s; retrying every "
+                f"{self.backoff.max_s:g} s. See {service.log}",
+                loud=True,
             )
-            self._update(service.name, state="up", pid=service.pid)
+        self._update(
+            service.name, state="waiting", pid=None, restarts=keeper.restarts,
+            last_exit=how, crash_loop=crash_loop,
+        )  # fmt: skip
+        if self._stopping.wait(delay):
+            return False
+        with self._launching:
+            if self._stopping.is_set():
+                return False
+            service.launch()
+        self._update(service.name, state="starting", pid=service.pid)
+        try:
+            service.wait_ready(self.start_timeout_s, self._stopping.is_set)
+        except ServiceError:
+            if service.running and not self._stopping.is_set():
+                keeper.next_exit = "not ready in time"
+                service.kill()  # hung in its start: counts as an exit
+            return True
+        self.say(
+            f"{service.name} is back (pid {service.pid}), "
+            f"{time.monotonic() - exited_at:.1f} s after it exited"
+        )
+        self._update(service.name, state="up", pid=service.pid)
+        return True
+
+
+@dataclass
+class _Keeper:
+    """What one service's keeper remembers between its exits."""
+
+    exits: deque[float] = field(default_factory=deque)
+    restarts: int = 0
+    # How the next exit came about, when the supervisor caused it.
+    next_exit: str | None = None
 
 
 def read_status(status_file: Path) -> dict[str, object] | None:
@@ -213,6 +247,8 @@ def read_status(status_file: Path) -> dict[str, object] | None:
     try:
         document = json.loads(status_file.read_text())
         os.kill(int(document["supervisor_pid"]), 0)
+    except PermissionError:
+        return document  # alive, and another user's (sudo make cluster)
     except (OSError, ValueError, KeyError):
         return None
     return document

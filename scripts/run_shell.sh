@@ -12,6 +12,12 @@ mkdir -p var/log
 .venv/bin/python -m scripts.credentials credentials.yml var/credentials.yml \
   2>var/log/credentials.log || { cat var/log/credentials.log >&2; exit 1; }
 
+endpoints=$(scripts/endpoints.sh "$port" var)
+if curl -fsS "http://localhost:$port/health" >/dev/null 2>&1; then
+  echo "Port $port is in use (another action server?); set ACTION_SERVER_PORT." >&2
+  exit 1
+fi
+
 .venv/bin/rasa run actions --port "$port" >var/log/action-server.log 2>&1 &
 actions_pid=$!
 trap 'kill "$actions_pid" 2>/dev/null; wait "$actions_pid" 2>/dev/null || true' EXIT
@@ -30,7 +36,7 @@ done
 echo "Loading the assistant (about half a minute; log: var/log/rasa-shell.log)."
 echo "Then chat below; type /stop to end."
 status=0
-.venv/bin/rasa shell --model "$model" --endpoints endpoints.yml --port "${RASA_PORT:-5005}" \
+.venv/bin/rasa shell --model "$model" --endpoints "$endpoints" --port "${RASA_PORT:-5005}" \
   --credentials var/credentials.yml 2>>var/log/rasa-shell.log || status=$?
 if [ "$status" -ne 0 ]; then
   echo "rasa shell stopped with status $status; the end of var/log/rasa-shell.log:" >&2

@@ -31,15 +31,7 @@ mkdir -p "$state/log"
 # Messaging connectors: on when their variables are set, off (logged) otherwise.
 .venv/bin/python -m scripts.credentials credentials.yml "$state/credentials.yml"
 
-endpoints=endpoints.yml
-if [ "$actions_port" != 5055 ]; then
-  endpoints=$state/endpoints.yml
-  sed "s#//localhost:5055/webhook#//localhost:$actions_port/webhook#" endpoints.yml >"$endpoints"
-  if ! grep -q "//localhost:$actions_port/webhook" "$endpoints"; then
-    echo "serve: endpoints.yml must name http://localhost:5055/webhook to move the action server" >&2
-    exit 1
-  fi
-fi
+endpoints=$(scripts/endpoints.sh "$actions_port" "$state")
 
 api=(); api_state="off (set RASA_API_TOKEN to enable it)"
 if [ -n "${RASA_API_TOKEN:-}" ]; then

@@ -3,6 +3,8 @@
 # var/log/train.log; the terminal shows what is happening and how long it takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+set -a; . settings/offline.env; set +a  # no model hub, no telemetry
+export PYTHONPATH=$PWD
 mkdir -p var/log
 log=var/log/train.log
 echo "train: training the assistant (about 4-5 minutes on 2 cores; log: $log)"
@@ -10,7 +12,7 @@ started=$SECONDS
 # Progress lines only: each NLU epoch (with the time left), each component, the end.
 show='components\.training +- |Starting to train component|Your Rasa model is trained'
 if .venv/bin/rasa train --fixed-model-name assistant --out models 2>&1 \
-  | tee "$log" | tr '\r' '\n' | grep --line-buffered -E "$show" \
+  | tee "$log" | sed -u 's/\r/\n/g' | grep --line-buffered -E "$show" \
   | sed -u -E 's/^.*(components\.training|rasa\.engine\.training\.hooks) +- /  /; s/\x1b\[[0-9;]*m//g'; then
   echo "train: done in $((SECONDS - started)) s: models/assistant.tar.gz"
 else

@@ -5,7 +5,15 @@ names every variable of the server; tests/settings/ checks the list is whole).
 
 from __future__ import annotations
 
-from settings import Variable, optional_database_url, optional_text
+from collections.abc import Mapping
+
+from settings import (
+    SettingError,
+    Variable,
+    check,
+    optional_database_url,
+    optional_text,
+)
 
 TRACKER_DATABASE_URL = Variable(
     "TRACKER_DATABASE_URL",
@@ -56,3 +64,11 @@ EXPANDED_BY_RASA = {
     "TWILIO_AUTH_TOKEN": "Twilio (SMS) connector",
     "TWILIO_NUMBER": "Twilio (SMS) connector",
 }
+
+
+def check_at_start_up(environ: Mapping[str, str] | None = None) -> None:
+    """Stop the Rasa server, naming each variable whose value cannot be used."""
+    try:
+        check(VARIABLES, environ)
+    except SettingError as error:
+        raise SystemExit(f"Rasa server settings: {error}") from None

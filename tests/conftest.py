@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in (
         "e2e: slow; starts the Rasa and action servers, a cluster or a browser",
         "model: needs the project's trained model (trains it when it is missing)",
-        "servers: starts a PostgreSQL or Redis server",
+        "servers: starts PostgreSQL or Redis, or needs the cluster's Debian packages",
         "postgres: runs against a real PostgreSQL server (also marked servers)",
     ):
         config.addinivalue_line("markers", marker)

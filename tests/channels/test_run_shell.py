@@ -26,6 +26,7 @@ def test_the_chat_shows_the_assistant_and_logs_the_rest(
         DATABASE_URL=f"sqlite:///{tmp_path / 'shop.db'}",
         TRACKER_DATABASE_URL=f"sqlite:///{tmp_path / 'conversations.db'}",
         RASA_PORT=str(free_port()),
+        ACTION_SERVER_PORT=str(free_port()),
         TERM="xterm",
         PROMPT_TOOLKIT_NO_CPR="1",
     )

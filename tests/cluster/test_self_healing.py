@@ -13,6 +13,7 @@ those of test_faults.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -116,10 +117,23 @@ def supervised(trained_model: Path) -> Iterator[SupervisedCluster]:
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=120)
+            process.wait(timeout=180)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        # Each service leads its own process group; a supervisor killed before it
+        # stopped them must not leave them running.
+        for pid in _service_pids(running):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def _service_pids(cluster: SupervisedCluster) -> list[int]:
+    try:
+        return [s["pid"] for s in cluster.status["services"] if s["pid"]]
+    except (OSError, ValueError, KeyError):
+        return []
 
 
 @pytest.fixture
@@ -253,6 +267,7 @@ def test_a_killed_action_server_is_restarted_and_no_order_is_cancelled_twice(
     url = healthy.url
     assert "email address" in texts(say(url, customer, "cancel order ORD-1002"))
     assert "Cancel order ORD-1002?" in texts(say(url, customer, "alice@example.com"))
+    restarts = healthy.service("actions")["restarts"]
     with healthy.traffic() as traffic:
         time.sleep(1)
         os.kill(pid_of(healthy, "actions"), signal.SIGKILL)
@@ -261,7 +276,7 @@ def test_a_killed_action_server_is_restarted_and_no_order_is_cancelled_twice(
         wait_for(
             lambda: (
                 healthy.service("actions")["state"] == "up"
-                and healthy.service("actions")["restarts"] > 0
+                and healthy.service("actions")["restarts"] > restarts
             ),
             BACK_WITHIN_S["actions"],
             "actions back",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cluster.topology import Cluster, ClusterSettings
 
 
+# Cluster() installs the engines' Debian packages when they are missing.
+@pytest.mark.servers
 def test_every_replica_runs_the_configured_number_of_sanic_workers(
     tmp_path: Path,
 ) -> None:

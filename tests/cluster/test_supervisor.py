@@ -46,7 +46,9 @@ def lines() -> list[str]:
 def supervise(tmp_path: Path, lines: list[str]) -> Iterator[Callable[..., Supervisor]]:
     started: list[Supervisor] = []
 
-    def start(*services: Service, backoff: Backoff = FAST) -> Supervisor:
+    def start(
+        *services: Service, backoff: Backoff = FAST, **options: float
+    ) -> Supervisor:
         for part in services:
             if part.process is None:
                 part.start()
@@ -55,6 +57,7 @@ def supervise(tmp_path: Path, lines: list[str]) -> Iterator[Callable[..., Superv
             tmp_path / "status.json",
             backoff=backoff,
             say=lambda line, loud=False: lines.append(line),
+            **options,
         )
         supervisor.start()
         started.append(supervisor)
@@ -144,9 +147,9 @@ def test_nothing_is_started_after_stop(
     tmp_path: Path, supervise: Callable[..., Supervisor]
 ) -> None:
     victim = service(tmp_path, "victim", "exec sleep 60")
-    supervisor = supervise(victim, backoff=Backoff(first_s=0.3, max_s=0.3))
+    supervisor = supervise(victim, backoff=Backoff(first_s=0.5, max_s=0.5))
     os.kill(victim.pid, signal.SIGKILL)
-    time.sleep(0.1)  # it is waiting out its backoff
+    wait_for(lambda: supervisor._status["victim"].state == "waiting")
     supervisor.stop()
     time.sleep(0.5)
     assert not victim.running
@@ -187,4 +190,59 @@ def test_status_command_says_when_no_cluster_runs(tmp_path: Path) -> None:
 def test_exits_are_described_by_signal_name_or_status() -> None:
     assert describe_exit(-9) == "signal SIGKILL"
     assert describe_exit(137) == "exit status 137"
-    assert describe_exit(None) == "not ready in time"
+
+
+def test_a_start_that_hangs_is_killed_and_said_so(
+    tmp_path: Path, supervise: Callable[..., Supervisor], lines: list[str]
+) -> None:
+    answers = [True]  # ready the first time only: every restart hangs
+    hangs = Service(
+        "hangs", ["bash", "-c", "exec sleep 60"], tmp_path / "h.log",
+        lambda: answers.pop() if answers else False,
+    )  # fmt: skip
+    supervise(hangs, start_timeout_s=0.5)
+    os.kill(hangs.pid, signal.SIGKILL)
+    wait_for(lambda: any("hangs exited (not ready in time)" in x for x in lines))
+
+
+def test_the_keeper_survives_its_own_errors(
+    tmp_path: Path, supervise: Callable[..., Supervisor], lines: list[str]
+) -> None:
+    checks = iter([True, "boom"])  # the first restart's readiness check raises
+
+    def ready() -> bool:
+        answer = next(checks, True)
+        if answer == "boom":
+            raise ConnectionResetError("while checking")
+        return answer
+
+    victim = Service(
+        "victim", ["bash", "-c", "exec sleep 60"], tmp_path / "v.log", ready
+    )
+    supervise(victim)
+    first = victim.pid
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: any("counted as an exit" in line for line in lines))
+    wait_for(lambda: any(line.startswith("victim is back") for line in lines))
+    assert victim.running and victim.pid != first
+
+
+def test_a_crash_loop_is_cleared_once_the_service_stays_up(
+    tmp_path: Path, supervise: Callable[..., Supervisor], lines: list[str]
+) -> None:
+    count = tmp_path / "starts"
+    script = (
+        f"n=$(cat {count} 2>/dev/null || echo 0); echo $((n + 1)) > {count}; "
+        '[ "$n" -ge 3 ] && exec sleep 60; sleep 0.05; exit 3'
+    )
+    settles = Service(
+        "settles", ["bash", "-c", script], tmp_path / "s.log", lambda: True
+    )
+    settles.launch()
+    supervisor = supervise(
+        settles,
+        backoff=Backoff(first_s=0.05, max_s=0.1, crash_loop_exits=3, window_s=1),
+    )
+    wait_for(lambda: supervisor._status["settles"].crash_loop)
+    wait_for(lambda: not supervisor._status["settles"].crash_loop, 10)
+    assert settles.running
