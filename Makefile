@@ -106,7 +106,7 @@ clean:
 # Hand-over tickets for agents (python -m actions.agent; see README "Upset
 # customers, a person, and ratings"). release needs Rasa's HTTP API: make serve
 # with RASA_API_TOKEN set, and the same RASA_API_TOKEN (and RASA_URL) here.
-.PHONY: tickets release retry-deliveries
+.PHONY: tickets release retry-deliveries kb
 
 tickets: setup  ## List open hand-over tickets with transcript and sentiment
 	$(BIN)/python -m actions.agent list
@@ -117,3 +117,8 @@ release: setup  ## Give a conversation back to the assistant: make release TICKE
 
 retry-deliveries: setup  ## Re-send tickets $HANDOFF_WEBHOOK_URL has not accepted yet
 	$(BIN)/python -m actions.agent retry-deliveries
+
+# The help center's articles in the database (python -m actions.kb --help):
+# make kb ARGS="import data/help_center", ARGS=list, ARGS="export kb.csv", ...
+kb: setup seed  ## Help-center articles: make kb ARGS="list|show SLUG|import PATH|..."
+	$(BIN)/python -m actions.kb $(ARGS)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -348,3 +350,31 @@ class AuditLog(Base):
     action = Column(String(40), nullable=False)
     target = Column(String(100), nullable=False)
     detail = Column(Text, nullable=False, default="")
+
+
+class Article(Base):
+    """A help-center article: the answer to questions no task intent covers.
+
+    ``questions`` and ``tags`` are JSON lists. ``embedding`` is the sentence
+    embedding of the article's text (float32 bytes), computed when the article is
+    added or changed, so every process builds its index without recomputing it.
+    Changes are recorded in the audit log (action ``kb_add``/``kb_edit``/...).
+    """
+
+    __tablename__ = "kb_articles"
+
+    id = Column(Integer, primary_key=True)
+    slug = Column(String(100), nullable=False, unique=True)
+    title = Column(String(200), nullable=False, unique=True)
+    answer = Column(Text, nullable=False)
+    questions = Column(JSON, nullable=False, default=list)
+    tags = Column(JSON, nullable=False, default=list)
+    language = Column(String(8), nullable=False, default="en")
+    active = Column(
+        Boolean(),
+        nullable=False,
+        default=True,
+    )
+    embedding = Column(LargeBinary, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

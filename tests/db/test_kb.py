@@ -1,0 +1,156 @@
+"""Help-center articles in SQL, on SQLite and PostgreSQL: import, export, history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.db.engine import get_engine, make_engine, session_scope
+from actions.db.migrate import upgrade_head
+from actions.db.models import Article, AuditLog
+from actions.kb import store
+from actions.kb.__main__ import main
+from actions.kb.articles import ArticleData, write_markdown
+
+ARTICLES = [
+    ArticleData("Do you ship to Canada?", "Yes, in 6 to 10 business days.",
+                ("shipping to canada", "deliver to toronto"), ("shipping",), "en",
+                "ship-to-canada"),
+    ArticleData("Do you sell gift cards?", "Yes, digital gift cards from $10.",
+                ("gift card", "buy a voucher"), ("gift-cards",), "en", "gift-cards"),
+    ArticleData("Can I change my address?", "Yes, until the order ships.",
+                ("change delivery address", "wrong address"), ("orders",), "en",
+                "change-address"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def kb_url(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated, empty database that the CLI (python -m actions.kb) uses."""
+    upgrade_head(empty_db_url)
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    get_engine.cache_clear()
+    yield empty_db_url
+    get_engine().dispose()  # PostgreSQL drops no database that has connections
+    get_engine.cache_clear()
+
+
+def write_folder(folder: Path, articles: list[ArticleData]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for article in articles:
+        (folder / f"{article.slug}.md").write_text(write_markdown(article))
+    return folder
+
+
+def counts(url: str) -> tuple[int, int]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            articles = session.scalar(select(func.count()).select_from(Article))
+            audits = session.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.action.like("kb_%"))
+            )
+            return articles, audits
+    finally:
+        engine.dispose()
+
+
+def test_an_import_twice_changes_nothing_the_second_time(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_folder(tmp_path / "kb", ARTICLES)
+    assert main(["import", str(folder)]) == 0
+    assert "3 added, 0 changed, 0 unchanged" in capsys.readouterr().out
+    assert counts(kb_url) == (3, 3)
+    assert main(["import", str(folder)]) == 0
+    assert "0 added, 0 changed, 3 unchanged" in capsys.readouterr().out
+    assert counts(kb_url) == (3, 3)  # no new history either
+
+
+@pytest.mark.parametrize("form", ["folder", "kb.csv"])
+def test_export_then_import_is_no_change(
+    form: str, kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+    exported = tmp_path / form
+    assert main(["export", str(exported)]) == 0
+    capsys.readouterr()
+    assert main(["import", str(exported)]) == 0
+    assert "0 added, 0 changed, 3 unchanged" in capsys.readouterr().out
+
+
+def test_a_bad_row_rejects_the_whole_file_with_its_line(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "title,answer,questions\n"
+        "Gift wrap?,We wrap for $4.95.,gift wrap|wrapping\n"
+        "No answer,,a question\n"
+    )
+    assert main(["import", str(bad)]) == 2
+    error = capsys.readouterr().err
+    assert "bad.csv line 3: the answer is empty; nothing was imported" in error
+    assert counts(kb_url) == (0, 0)
+
+
+def test_an_edit_is_recorded_with_what_changed(kb_url: str, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "kb", ARTICLES)
+    main(["import", str(folder)])
+    edited = ArticleData(**{**ARTICLES[0].__dict__, "answer": "Yes, 5 to 8 days."})
+    write_folder(folder, [edited])
+    main(["import", str(folder)])
+    engine = make_engine(kb_url)
+    try:
+        with session_scope(engine) as session:
+            article = store.find(session, "ship-to-canada")
+            assert article is not None and article.answer == "Yes, 5 to 8 days."
+            edit = session.scalars(
+                select(AuditLog).where(AuditLog.action == "kb_edit")
+            ).one()
+            assert edit.target == "ship-to-canada"
+            assert json.loads(edit.detail) == {"changed": ["answer"]}
+    finally:
+        engine.dispose()
+
+
+def test_a_csv_keeps_the_tags_it_does_not_carry(kb_url: str, tmp_path: Path) -> None:
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+    csv_file = tmp_path / "kb.csv"
+    main(["export", str(csv_file)])
+    main(["import", str(csv_file)])
+    engine = make_engine(kb_url)
+    try:
+        with session_scope(engine) as session:
+            assert store.find(session, "gift-cards").tags == ["gift-cards"]
+    finally:
+        engine.dispose()
+
+
+def test_a_deactivated_article_is_no_longer_listed(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+    assert main(["deactivate", "gift-cards"]) == 0
+    capsys.readouterr()
+    main(["list"])
+    listed = capsys.readouterr().out
+    assert "gift-cards" not in listed and "ship-to-canada" in listed
+    assert main(["deactivate", "no-such-article"]) == 1
+
+
+def test_competing_questions_are_reported(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    competing = ArticleData(
+        "Gift vouchers", "Yes.", ("Gift card!", "voucher codes"), slug="vouchers"
+    )
+    folder = write_folder(tmp_path / "kb", [*ARTICLES, competing])
+    assert main(["validate", str(folder)]) == 1
+    assert "'gift card' is also a question of" in capsys.readouterr().out
