@@ -354,6 +354,15 @@ async def test_unused_order_status_does_not_change(
 # --- free-text answers: the customer's words, unless they stop --------------------
 
 
+async def answer_return_question(
+    text: str, domain: dict[str, Any]
+) -> tuple[CollectingDispatcher, dict[str, Any]]:
+    """Alice's verified return of ORD-1003, answering "why?" with ``text``."""
+    slots = {"order_task": "return", "order_id": "ORD-1003", "email": ALICE}
+    tracker = give({"return_reason": text}, slots, requested="return_reason")
+    return await run(ValidateOrderForm(), tracker, domain)
+
+
 @pytest.mark.parametrize(
     "reason",
     ["changed my mind", "it broke", "wrong size", "no reason", "No, it just broke",
@@ -362,9 +371,7 @@ async def test_unused_order_status_does_not_change(
 async def test_a_reason_that_reads_like_another_intent_is_the_reason(
     reason: str, domain: dict[str, Any], db_url: str
 ) -> None:
-    slots = {"order_task": "return", "order_id": "ORD-1003", "email": ALICE}
-    tracker = give({"return_reason": reason}, slots, requested="return_reason")
-    dispatcher, events = await run(ValidateOrderForm(), tracker, domain)
+    dispatcher, events = await answer_return_question(reason, domain)
     assert events["return_reason"] == reason
     assert events["requested_slot"] is None  # the form is done: the return goes on
     assert "order_task" not in events
@@ -375,9 +382,7 @@ async def test_a_reason_that_reads_like_another_intent_is_the_reason(
 async def test_a_real_stop_ends_the_form_without_a_task(
     stop: str, domain: dict[str, Any], db_url: str
 ) -> None:
-    slots = {"order_task": "return", "order_id": "ORD-1003", "email": ALICE}
-    tracker = give({"return_reason": stop}, slots, requested="return_reason")
-    dispatcher, events = await run(ValidateOrderForm(), tracker, domain)
+    dispatcher, events = await answer_return_question(stop, domain)
     assert events["return_reason"] is None
     assert events["order_task"] is None  # action_order_followup does nothing
     assert events["requested_slot"] is None
