@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from tests.conftest import RASA, offline_env
 from tests.servers import (
@@ -44,6 +46,16 @@ def talk(rasa_url: str, sender: str) -> Chat:
         return response.json()
 
     return say
+
+
+def stored(database_url: str, statement: Any) -> list[Any]:
+    """What ``statement`` selects from the servers' database, read once."""
+    engine = create_engine(database_url, future=True)
+    try:
+        with Session(engine, future=True) as session:
+            return list(session.scalars(statement))
+    finally:
+        engine.dispose()
 
 
 def texts(replies: list[dict[str, Any]]) -> str:

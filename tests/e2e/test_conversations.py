@@ -6,24 +6,17 @@ The servers and the database come from tests/e2e/conftest.py.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from actions.db.models import CsatRating, Order, OrderStatus, Return
-from tests.e2e.conftest import Chat, texts
+from tests.e2e.conftest import Chat, stored, texts
 
 pytestmark = pytest.mark.e2e
 
 
 def order_status(database_url: str, number: str) -> OrderStatus:
-    engine = create_engine(database_url, future=True)
-    try:
-        with Session(engine, future=True) as session:
-            return session.scalars(
-                select(Order.status).where(Order.number == number)
-            ).one()
-    finally:
-        engine.dispose()
+    [status] = stored(database_url, select(Order.status).where(Order.number == number))
+    return status
 
 
 def test_alice_checks_her_order_status(chat: Chat) -> None:
@@ -60,13 +53,8 @@ def test_alice_cannot_see_bobs_order(chat: Chat) -> None:
 
 
 def ratings(database_url: str) -> list[tuple[str, int]]:
-    engine = create_engine(database_url, future=True)
-    try:
-        with Session(engine, future=True) as session:
-            rows = session.scalars(select(CsatRating).order_by(CsatRating.id))
-            return [(row.conversation_id, row.rating) for row in rows]
-    finally:
-        engine.dispose()
+    rows = stored(database_url, select(CsatRating).order_by(CsatRating.id))
+    return [(row.conversation_id, row.rating) for row in rows]
 
 
 def test_alice_rates_the_chat_once_her_question_is_answered(
@@ -85,16 +73,8 @@ def test_alice_rates_the_chat_once_her_question_is_answered(
 
 
 def return_reasons(database_url: str, number: str) -> list[str]:
-    engine = create_engine(database_url, future=True)
-    try:
-        with Session(engine, future=True) as session:
-            return list(
-                session.scalars(
-                    select(Return.reason).join(Order).where(Order.number == number)
-                )
-            )
-    finally:
-        engine.dispose()
+    query = select(Return.reason).join(Order).where(Order.number == number)
+    return stored(database_url, query)
 
 
 def test_a_return_reason_that_sounds_like_stop_is_the_reason(

@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from actions.db.models import DeliveryStatus, SupportTicket, TicketStatus
 from tests.conftest import REPO_ROOT, offline_env
-from tests.e2e.conftest import talk, texts
+from tests.e2e.conftest import stored, talk, texts
 from tests.http_stub import StubServer
 
 pytestmark = pytest.mark.e2e
@@ -41,18 +41,12 @@ def action_server_env(help_desk: StubServer) -> dict[str, str]:
 
 
 def tickets(database_url: str, conversation_id: str) -> list[SupportTicket]:
-    engine = create_engine(database_url, future=True)
-    try:
-        with Session(engine, future=True) as session:
-            return list(
-                session.scalars(
-                    select(SupportTicket)
-                    .where(SupportTicket.conversation_id == conversation_id)
-                    .options(selectinload(SupportTicket.delivery))
-                )
-            )
-    finally:
-        engine.dispose()
+    return stored(
+        database_url,
+        select(SupportTicket)
+        .where(SupportTicket.conversation_id == conversation_id)
+        .options(selectinload(SupportTicket.delivery)),
+    )
 
 
 def delivered(database_url: str, conversation_id: str) -> bool:
