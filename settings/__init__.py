@@ -74,6 +74,25 @@ def whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def fraction(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number between 0 and 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be a number between 0 and 1")
+    return value
+
+
+def optional_model_folder(raw: str) -> str | None:
+    """A Hugging Face model folder (with its config.json), or none."""
+    if not raw:
+        return None
+    if not (Path(raw) / "config.json").is_file():
+        raise ValueError("must be a model folder holding config.json")
+    return raw
+
+
 def optional_http_url(raw: str) -> str | None:
     if not raw:
         return None

@@ -12,8 +12,10 @@ from settings import (
     SettingError,
     Variable,
     check,
+    fraction,
     optional_database_url,
     optional_http_url,
+    optional_model_folder,
     optional_text,
     whole_number,
 )
@@ -51,12 +53,36 @@ RASA_API_TOKEN = Variable(
     optional_text,
 )
 
+KB_EMBEDDING_MODEL = Variable(
+    "KB_EMBEDDING_MODEL",
+    "",
+    "the knowledge base's sentence-embedding model, a Hugging Face model folder; "
+    "unset: the packaged all-MiniLM-L6-v2",
+    optional_model_folder,
+)
+KB_ANSWER_THRESHOLD = Variable(
+    "KB_ANSWER_THRESHOLD",
+    "0.51",
+    "the hybrid score from which the knowledge base answers instead of saying "
+    "it has no answer (python -m actions.kb calibrate measures it)",
+    fraction,
+)
+KB_REFRESH_SECONDS = Variable(
+    "KB_REFRESH_SECONDS",
+    "10",
+    "how often a process checks the database for new or edited articles",
+    whole_number(1),
+)
+
 VARIABLES = (
     DATABASE_URL,
     RETURN_WINDOW_DAYS,
     HANDOFF_WEBHOOK_URL,
     RASA_URL,
     RASA_API_TOKEN,
+    KB_EMBEDDING_MODEL,
+    KB_ANSWER_THRESHOLD,
+    KB_REFRESH_SECONDS,
 )
 
 

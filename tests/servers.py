@@ -7,10 +7,12 @@ stops its children too; a server that dies or hangs fails the test with its log.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -97,14 +99,26 @@ def credentials_file(workdir: Path, environ: dict[str, str]) -> Path:
     return path
 
 
+_seeded_template: Path | None = None
+
+
 def seeded_database(directory: Path) -> str:
-    """URL of a fresh database made with the project's own CLI (migrate + seed)."""
-    url = f"sqlite:///{directory / 'assistant.db'}"
-    subprocess.run(
-        [sys.executable, "-m", "actions.db", "init"],
-        cwd=REPO_ROOT,
-        env=offline_env(DATABASE_URL=url),
-        check=True,
-        capture_output=True,
-    )
-    return url
+    """URL of a fresh database made with the project's own CLI (migrate + seed).
+
+    The CLI runs once per test run (it embeds the help center: about 20 s);
+    each caller gets its own copy of the result.
+    """
+    global _seeded_template
+    if _seeded_template is None:
+        template = Path(tempfile.mkdtemp(prefix="seeded-")) / "assistant.db"
+        subprocess.run(
+            [sys.executable, "-m", "actions.db", "init"],
+            cwd=REPO_ROOT,
+            env=offline_env(DATABASE_URL=f"sqlite:///{template}"),
+            check=True,
+            capture_output=True,
+        )
+        _seeded_template = template
+    path = directory / "assistant.db"
+    shutil.copyfile(_seeded_template, path)
+    return f"sqlite:///{path}"

@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from actions.db.engine import database_url, make_engine, safe_url, session_scope
 from actions.db.migrate import upgrade_head
 from actions.db.seed import seed
+from actions.kb.knowledge import embed_if_missing
 from settings import SettingError
 
 
@@ -23,11 +24,15 @@ def _seed(url: str) -> None:
     try:
         with session_scope(engine) as session:
             summary = seed(session)
+        with session_scope(engine) as session:
+            embedded = embed_if_missing(session)
     finally:
         engine.dispose()
     print(
         f"seeded {safe_url(url)}: {summary.customers} customers, "
-        f"{summary.accounts} accounts, {summary.orders} orders added"
+        f"{summary.accounts} accounts, {summary.orders} orders, "
+        f"{summary.articles} help-center articles added"
+        + (f"; {embedded} articles embedded" if embedded else "")
     )
 
 

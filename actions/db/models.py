@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -376,5 +377,28 @@ class Article(Base):
         default=True,
     )
     embedding = Column(LargeBinary, nullable=True)
+    # The model that made ``embedding``: vectors of another model are recomputed.
+    embedding_model = Column(String(200), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class KbAnswer(Base):
+    """One answer (or honest decline) of the knowledge base, and its vote.
+
+    ``question`` is stored with secrets masked (card numbers, passcodes), like
+    every other text the assistant keeps. ``article_slug`` is the best match
+    even when declined, which shows what the help center is missing.
+    """
+
+    __tablename__ = "kb_answers"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(100), nullable=False, index=True)
+    question = Column(Text, nullable=False)
+    article_slug = Column(String(100), nullable=True)
+    score = Column(Float, nullable=False)
+    answered = Column(Boolean(), nullable=False)
+    helpful = Column(Boolean(), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    voted_at = Column(UTCDateTime, nullable=True)

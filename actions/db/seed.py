@@ -12,6 +12,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ from actions.db.models import (
     utcnow,
 )
 from actions.db.security import hash_passcode
+from actions.kb.articles import read_markdown_folder
+from actions.kb.store import add_missing_articles
 
 RANDOM_SEED = 20240601
 SYNTHETIC_CUSTOMERS = 300
@@ -92,6 +95,11 @@ class SeedSummary:
     customers: int
     accounts: int
     orders: int
+    articles: int = 0
+
+
+# The demo shop's help center: a company replaces it with its own articles.
+HELP_CENTER = Path(__file__).resolve().parents[2] / "data" / "help_center"
 
 
 def _cents(cents: int) -> Decimal:
@@ -313,4 +321,7 @@ def seed(session: Session, now: datetime | None = None) -> SeedSummary:
                 customer.orders.append(order)
                 inserted["orders"] += 1
     session.flush()
+    inserted["articles"] = add_missing_articles(
+        session, read_markdown_folder(HELP_CENTER), actor="seed"
+    )
     return SeedSummary(**inserted)

@@ -1,8 +1,11 @@
 """python -m actions.kb: the help center's articles in the assistant's database.
 
-  list | show SLUG | deactivate SLUG | import PATH | export PATH | validate [PATH]
+  list | show SLUG | add | edit SLUG | deactivate SLUG | import PATH | export PATH
+  validate [PATH] | search QUESTION | calibrate [CSV]
 PATH is a folder of Markdown files with front matter, or a .csv file with the
-columns title,answer,questions (questions separated by |).
+columns title,answer,questions (questions separated by |). Articles added or
+changed are embedded at once, so every process answers with them within
+KB_REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -14,16 +17,29 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from actions.db.engine import database_url, safe_url, session_scope
+from actions.db.engine import REPO_ROOT, database_url, safe_url, session_scope
 from actions.kb import store
 from actions.kb.articles import (
+    ArticleData,
     ArticleFileError,
+    checked,
     problems,
     read_csv,
     read_markdown_folder,
     write_csv,
     write_markdown,
 )
+from actions.kb.evaluation import (
+    THRESHOLDS,
+    calibrate,
+    figures,
+    rank_all,
+    read_labelled_file,
+)
+from actions.kb.knowledge import KnowledgeBase, embed_if_missing
+from actions.kb.retrieval import MODES
+
+CALIBRATION_SET = REPO_ROOT / "data" / "kb_calibration.csv"
 
 
 def _report(found: list[str]) -> int:
@@ -64,6 +80,25 @@ def _run(argv: list[str] | None) -> int:
     commands.add_parser(
         "validate", help="the stored articles, or PATH's: empty, duplicate, competing"
     ).add_argument("path", type=Path, nargs="?")
+    add = commands.add_parser("add", help="a new article")
+    edit = commands.add_parser("edit", help="change an article's fields")
+    edit.add_argument("slug")
+    for command, required in ((add, True), (edit, False)):
+        command.add_argument("--title", required=required)
+        command.add_argument("--answer", required=required)
+        command.add_argument(
+            "--question", action="append", required=required,
+            help="an example question; repeat it (edit: replaces them all)",
+        )  # fmt: skip
+        command.add_argument("--tag", action="append", help="repeat for several")
+        command.add_argument("--language")
+    search = commands.add_parser("search", help="the ranking for a question, scored")
+    search.add_argument("question")
+    search.add_argument("--mode", choices=MODES, default="hybrid")
+    search.add_argument("-k", type=int, default=5)
+    commands.add_parser(
+        "calibrate", help="the answer threshold measured on a labelled CSV"
+    ).add_argument("path", type=Path, nargs="?", default=CALIBRATION_SET)
     args = parser.parse_args(argv)
     actor = f"cli:{getpass.getuser()}"
 
@@ -81,11 +116,18 @@ def _run(argv: list[str] | None) -> int:
             return 2
         with session_scope() as session:
             summary = store.save_articles(session, articles, actor)
+            embed_if_missing(session)
         print(
             f"imported {args.path}: {summary.added} added, {summary.changed} changed, "
             f"{summary.unchanged} unchanged"
         )
         return 0
+    if args.command in ("add", "edit"):
+        return _add_or_edit(args, actor)
+    if args.command == "search":
+        return _search(args)
+    if args.command == "calibrate":
+        return _calibrate(args.path)
     with session_scope() as session:
         if args.command == "list":
             for article in store.articles(session):
@@ -116,6 +158,84 @@ def _run(argv: list[str] | None) -> int:
                         write_markdown(article), encoding="utf-8"
                     )
             print(f"exported {len(data)} articles to {args.path}")
+    return 0
+
+
+def _add_or_edit(args: argparse.Namespace, actor: str) -> int:
+    with session_scope() as session:
+        if args.command == "add":
+            current = None
+        else:
+            stored = store.find(session, args.slug)
+            if stored is None:
+                print(f"error: no article {args.slug}", file=sys.stderr)
+                return 1
+            current = store.as_data(stored)
+        try:
+            article = checked(
+                ArticleData(
+                    title=args.title or current.title,
+                    answer=args.answer or current.answer,
+                    questions=tuple(args.question or current.questions),
+                    tags=tuple(args.tag) if args.tag else None,
+                    language=args.language,
+                    slug=current.slug if current else "",
+                ),
+                "the article",
+            )
+        except ArticleFileError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        clash = store.same_slug_or_title(session, article)
+        if clash is not None and (current is None or clash.slug != current.slug):
+            print(f"error: an article {clash.slug} exists: edit it", file=sys.stderr)
+            return 1
+        summary = store.save_articles(session, [article], actor)
+        embed_if_missing(session)
+    done = "added" if summary.added else "changed" if summary.changed else "unchanged"
+    print(f"{article.slug}: {done}")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    knowledge = KnowledgeBase.from_settings()
+    hits = knowledge.search(args.question, k=args.k, mode=args.mode)
+    print(f"{'score':>6} {'dense':>6} {'lexical':>7}  article")
+    for hit in hits:
+        print(f"{hit.score:6.3f} {hit.dense:6.3f} {hit.lexical:7.3f}  {hit.slug}")
+    decision = knowledge.decide(args.question)
+    verdict = "answer" if decision.answered else "decline"
+    print(f"decision ({args.mode} threshold {knowledge.threshold}): {verdict}")
+    return 0
+
+
+def _calibrate(path: Path) -> int:
+    try:
+        questions = read_labelled_file(path)
+    except (OSError, KeyError) as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return 2
+    knowledge = KnowledgeBase.from_settings()
+    index = knowledge.index()
+    slug_of_title = {entry.title: entry.slug for entry in index.entries}
+    try:
+        ranked = rank_all(questions, slug_of_title, lambda q: knowledge.search(q, k=3))
+    except ValueError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return 2
+    chosen = calibrate(ranked)
+    print("threshold  answered  precision  declined  wrong")
+    for threshold in THRESHOLDS[::5]:
+        f = figures(ranked, threshold)
+        print(
+            f"{threshold:9.2f}  {f.answer_rate:8.2f}  {f.precision:9.2f}  "
+            f"{f.declined:8.2f}  {f.wrong:5.2f}"
+        )
+    print(
+        f"KB_ANSWER_THRESHOLD={chosen.threshold} (answers {chosen.answer_rate:.2f} "
+        f"of answerable questions at precision {chosen.precision:.2f}, declines "
+        f"{chosen.declined:.2f} of the others; targets met: {chosen.meets_targets()})"
+    )
     return 0
 
 

@@ -1,15 +1,18 @@
-"""Help-center articles in SQL. Never commits: the caller's session_scope does,
-so an import is all or nothing, and each change and its audit row go together."""
+"""Help-center articles, answers and votes in SQL.
+
+Never commits: the caller's session_scope does, so an import is all or
+nothing, and each change and its audit row go together.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from actions.db.models import Article, AuditLog
+from actions.db.models import Article, AuditLog, KbAnswer, utcnow
 from actions.kb.articles import ArticleData
 
 KB_CONVERSATION = "kb-admin"  # audit rows of the knowledge base have no conversation
@@ -90,6 +93,20 @@ def save_articles(
     return ImportSummary(added, changed, unchanged)
 
 
+def add_missing_articles(
+    session: Session, articles: list[ArticleData], actor: str
+) -> int:
+    """Add the articles not stored yet (by slug or title); stored ones, maybe
+    edited since, are left as they are. Returns how many were added."""
+    stored = session.execute(select(Article.slug, Article.title)).all()
+    known = {slug for slug, _ in stored} | {t.strip().lower() for _, t in stored}
+    missing = [
+        a for a in articles
+        if a.slug not in known and a.title.strip().lower() not in known
+    ]  # fmt: skip
+    return save_articles(session, missing, actor).added
+
+
 def articles(session: Session, include_inactive: bool = False) -> list[Article]:
     query = select(Article).order_by(Article.slug)
     if not include_inactive:
@@ -101,6 +118,16 @@ def find(session: Session, slug: str) -> Article | None:
     return session.scalars(select(Article).where(Article.slug == slug)).one_or_none()
 
 
+def same_slug_or_title(session: Session, article: ArticleData) -> Article | None:
+    """The stored article that ``article`` would overwrite, if any."""
+    return session.scalars(
+        select(Article).where(
+            (Article.slug == article.slug)
+            | (func.lower(Article.title) == article.title.strip().lower())
+        )
+    ).first()
+
+
 def deactivate(session: Session, slug: str, actor: str) -> bool:
     """Stop answering with an article (kept, with its history); False if unknown."""
     article = find(session, slug)
@@ -110,3 +137,48 @@ def deactivate(session: Session, slug: str, actor: str) -> bool:
         article.active = False
         _audit(session, actor, "kb_deactivate", slug, {})
     return True
+
+
+# Stored questions are cut here (a 5,000-character paste is kept, shortened).
+MAX_STORED_QUESTION_CHARS = 1000
+
+
+def record_answer(
+    session: Session,
+    conversation_id: str,
+    masked_question: str,
+    article_slug: str | None,
+    score: float,
+    answered: bool,
+) -> int:
+    """One answer or decline; the caller masks the question's secrets first."""
+    row = KbAnswer(
+        conversation_id=conversation_id,
+        question=masked_question[:MAX_STORED_QUESTION_CHARS],
+        article_slug=article_slug,
+        score=round(score, 4),
+        answered=answered,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def record_vote(session: Session, conversation_id: str, helpful: bool) -> str | None:
+    """The customer's vote on the latest answer in the conversation.
+
+    Voting again changes the vote (a tap twice, a change of mind): still one
+    vote per answer. Returns the article voted on, None if nothing was answered.
+    """
+    latest = session.scalars(
+        select(KbAnswer)
+        .where(KbAnswer.conversation_id == conversation_id)
+        .where(KbAnswer.answered.is_(True))
+        .order_by(KbAnswer.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if latest is None:
+        return None
+    latest.helpful = helpful
+    latest.voted_at = utcnow()
+    return latest.article_slug

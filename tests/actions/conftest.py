@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from actions.db.engine import REPO_ROOT, get_engine, make_engine, session_scope
 from actions.db.migrate import upgrade_head
 from actions.db.seed import seed
+from actions.kb.knowledge import embed_if_missing
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +36,8 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         with session_scope(engine) as session:
             seed(session)
+        with session_scope(engine) as session:
+            embed_if_missing(session)  # once here, not in every test's copy
     finally:
         engine.dispose()
     return path

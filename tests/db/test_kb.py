@@ -154,3 +154,95 @@ def test_competing_questions_are_reported(
     folder = write_folder(tmp_path / "kb", [*ARTICLES, competing])
     assert main(["validate", str(folder)]) == 1
     assert "'gift card' is also a question of" in capsys.readouterr().out
+
+
+def stored_article(url: str, slug: str) -> Article:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            return store.find(session, slug)
+    finally:
+        engine.dispose()
+
+
+def test_added_and_edited_articles_are_embedded_and_found(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+    imported = stored_article(kb_url, "gift-cards")
+    assert imported.embedding and imported.embedding_model == "all-MiniLM-L6-v2"
+    assert main([
+        "add", "--title", "Do you repair headphones?",
+        "--answer", "Yes, within two years of purchase.",
+        "--question", "fix my headphones", "--question", "headphone repair",
+    ]) == 0  # fmt: skip
+    assert "do-you-repair-headphones: added" in capsys.readouterr().out
+    assert main(["search", "my headphones broke, can you fix them?"]) == 0
+    ranking = capsys.readouterr().out.splitlines()
+    assert ranking[1].endswith("do-you-repair-headphones")
+    assert float(ranking[1].split()[0]) > float(ranking[2].split()[0])
+    assert ranking[-1].startswith("decision (hybrid threshold")
+
+    before = stored_article(kb_url, "gift-cards")
+    assert main(["edit", "gift-cards", "--question", "plastic gift card"]) == 0
+    after = stored_article(kb_url, "gift-cards")
+    assert after.questions == ["plastic gift card"]
+    assert after.embedding != before.embedding  # computed again for the new text
+    assert after.answer == before.answer  # fields not given stay
+
+
+def test_an_embedding_is_not_an_edit(kb_url: str, tmp_path: Path) -> None:
+    """Storing vectors leaves updated_at alone, so replicas do not rebuild again."""
+    engine = make_engine(kb_url)
+    try:
+        with session_scope(engine) as session:
+            store.save_articles(session, ARTICLES, actor="test")
+        changed_at = stored_article(kb_url, "gift-cards").updated_at
+        with session_scope(engine) as session:
+            from actions.kb.knowledge import embed_if_missing
+
+            assert embed_if_missing(session) == 3
+            assert embed_if_missing(session) == 0
+    finally:
+        engine.dispose()
+    assert stored_article(kb_url, "gift-cards").updated_at == changed_at
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "message"),
+    [
+        (["add", "--title", "X", "--answer", " ", "--question", "q"], 2,
+         "the answer is empty"),
+        (["edit", "no-such-article", "--answer", "Yes."], 1, "no article"),
+        (["add", "--title", "Do you sell gift cards?", "--answer", "Yes.",
+          "--question", "q"], 1, "exists: edit it"),
+    ],
+)  # fmt: skip
+def test_bad_add_or_edit_says_why_and_changes_nothing(
+    arguments: list[str], status: int, message: str, kb_url: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+    capsys.readouterr()
+    assert main(arguments) == status
+    assert message in capsys.readouterr().err
+    assert counts(kb_url) == (3, 3)
+
+
+def test_calibrate_measures_a_threshold_on_a_labelled_file(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text(
+        "question,article\n"
+        "can you send a parcel to vancouver,Do you ship to Canada?\n"
+        "i typed the wrong street on my order,Can I change my address?\n"
+        "how tall is mount everest,none\n"
+    )
+    capsys.readouterr()
+    assert main(["calibrate", str(labelled)]) == 0
+    assert "KB_ANSWER_THRESHOLD=0." in capsys.readouterr().out
+    labelled.write_text("question,article\nhello,No such article\n")
+    assert main(["calibrate", str(labelled)]) == 2
+    assert "labels name no stored article" in capsys.readouterr().err

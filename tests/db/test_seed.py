@@ -162,3 +162,23 @@ def test_seed_fills_in_missing_rows_only(engine: Engine) -> None:
     assert (summary.customers, summary.accounts, summary.orders) == (0, 0, 1)
     assert after["orders"] == before["orders"] + 1
     assert after["transactions"] == before["transactions"]
+
+
+def test_seed_adds_the_help_center_once_and_keeps_edits(engine: Engine) -> None:
+    from actions.db.models import Article
+    from actions.kb import store
+
+    with session_scope(engine) as session:
+        assert len(store.articles(session)) >= 80
+        store.find(session, "gift-wrapping").answer = "Edited by the shop."
+        store.deactivate(session, "careers", actor="test")
+    with session_scope(engine) as session:
+        summary = seed(session)
+    with session_scope(engine) as session:
+        assert summary.articles == 0
+        assert store.find(session, "gift-wrapping").answer == "Edited by the shop."
+        assert not store.find(session, "careers").active
+        session.delete(store.find(session, "press"))
+    with session_scope(engine) as session:
+        assert seed(session).articles == 1  # a deleted one comes back
+        assert all(len(a.questions) >= 3 for a in session.query(Article))

@@ -1,0 +1,211 @@
+"""A process's view of the help center: an in-memory index kept fresh from SQL.
+
+Every process that answers questions (each action server, each CLI run) holds
+one :class:`KnowledgeBase`. It reads the articles and their stored vectors once,
+and then, at most every ``KB_REFRESH_SECONDS``, asks the database one cheap
+question (how many articles, the latest change) and rebuilds the index only
+when the answer moved. So an article added or edited with ``python -m
+actions.kb`` is answered by every replica within seconds, with no retraining
+and no restart.
+
+Vectors are computed when an article is added or changed (the CLI does it on
+import) and stored with the article; a process only computes the ones missing or
+made by another embedding model, and stores them for the others.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+import settings.action_server as settings
+from actions.db.engine import session_scope
+from actions.db.models import Article
+from actions.kb.embedder import SentenceEmbedder, packaged_minilm
+from actions.kb.retrieval import Entry, Hit, Index, article_texts
+
+logger = logging.getLogger(__name__)
+
+# A question longer than this is cut before it is ranked: a customer's whole
+# story still finds its article, and a 5,000-character paste costs no more.
+MAX_QUESTION_CHARS = 1000
+
+
+@functools.cache
+def embedder_from_settings() -> SentenceEmbedder:
+    """The configured model, loaded once per process (about 100 MB)."""
+    path = settings.KB_EMBEDDING_MODEL.read() or packaged_minilm()
+    return SentenceEmbedder(path)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a question: answer with ``hit``, or say there is none."""
+
+    question: str
+    hit: Hit | None  # the best article, also when declined (for the feedback)
+    answered: bool
+    entry: Entry | None
+
+    @property
+    def score(self) -> float:
+        return self.hit.score if self.hit else 0.0
+
+
+def _signature(session: Session) -> tuple:
+    """Changes whenever an article is added, edited, deactivated or re-embedded."""
+    return tuple(
+        session.execute(
+            select(func.count(Article.id), func.max(Article.updated_at))
+        ).one()
+    )
+
+
+def _stale(model_name: str):
+    return (
+        Article.embedding.is_(None)
+        | Article.embedding_model.is_(None)
+        | (Article.embedding_model != model_name)
+    )
+
+
+def embed_if_missing(session: Session) -> int:
+    """Embed the articles that need it, loading the model only if any do
+    (``make seed`` runs before every start; it should not load torch for nothing)."""
+    embedder_path = settings.KB_EMBEDDING_MODEL.read() or packaged_minilm()
+    name = SentenceEmbedder.name_of(embedder_path)
+    if not session.scalar(select(func.count(Article.id)).where(_stale(name))):
+        return 0
+    return embed_missing(session, embedder_from_settings())
+
+
+def embed_missing(session: Session, embedder: SentenceEmbedder) -> int:
+    """Compute and store the vectors of articles that lack current ones.
+
+    ``updated_at`` is written back unchanged: a new vector is not an edit, and
+    must not make every other process rebuild its index once more.
+    """
+    stale = list(session.scalars(select(Article).where(_stale(embedder.name))))
+    for article in stale:
+        vectors = embedder.embed_passages(
+            article_texts(article.title, list(article.questions), article.answer)
+        )
+        session.execute(
+            update(Article)
+            .where(Article.id == article.id)
+            .values(
+                embedding=vectors.astype(np.float32).tobytes(),
+                embedding_model=embedder.name,
+                updated_at=article.updated_at,
+            )
+        )
+    return len(stale)
+
+
+def build_index(session: Session, embedder: SentenceEmbedder) -> Index:
+    """The index of the active articles, from their stored vectors."""
+    embed_missing(session, embedder)
+    rows = session.scalars(
+        select(Article).where(Article.active.is_(True)).order_by(Article.id)
+    )
+    entries, vectors, documents = [], [], []
+    for article in rows:
+        texts = article_texts(article.title, list(article.questions), article.answer)
+        stored = np.frombuffer(article.embedding, dtype=np.float32)
+        entries.append(
+            Entry(article.slug, article.title, article.answer, article.language)
+        )
+        vectors.append(stored.reshape(len(texts), embedder.dimension))
+        documents.append(" ".join(texts))
+    return Index(entries, vectors, documents)
+
+
+class KnowledgeBase:
+    """Answers questions from the help center; safe to share between threads."""
+
+    def __init__(
+        self,
+        embedder: SentenceEmbedder,
+        threshold: float,
+        refresh_seconds: float,
+        sessions: Callable = session_scope,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.refresh_seconds = refresh_seconds
+        self._sessions = sessions
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+        self._signature: tuple | None = None
+        self._checked_at = float("-inf")
+
+    @classmethod
+    def from_settings(cls) -> KnowledgeBase:
+        return cls(
+            embedder_from_settings(),
+            threshold=settings.KB_ANSWER_THRESHOLD.read(),
+            refresh_seconds=settings.KB_REFRESH_SECONDS.read(),
+        )
+
+    def index(self) -> Index:
+        """The current index, rebuilt first if the articles changed."""
+        with self._lock:
+            if self._index is None or self._clock() - self._checked_at >= (
+                self.refresh_seconds
+            ):
+                self._refresh()
+            return self._index
+
+    def _refresh(self) -> None:
+        with self._sessions() as session:
+            signature = _signature(session)
+            if self._index is None or signature != self._signature:
+                self._index = build_index(session, self.embedder)
+                # Re-read: embedding missing articles may have moved it.
+                self._signature = _signature(session)
+                logger.info("knowledge base: %d articles indexed", len(self._index))
+        self._checked_at = self._clock()
+
+    def search(self, question: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        return self._search(self.index(), question, k, mode)
+
+    def _search(self, index: Index, question: str, k: int, mode: str) -> list[Hit]:
+        question = question[:MAX_QUESTION_CHARS]
+        vector = self.embedder.embed_queries([question])[0]
+        return index.search(question, vector, k=k, mode=mode)
+
+    def decide(self, question: str) -> Decision:
+        """Answer with the best article if its score clears the threshold."""
+        question = " ".join(question.split())
+        index = self.index()
+        hits = self._search(index, question, 1, "hybrid") if question else []
+        if not hits:
+            return Decision(question, None, False, None)
+        best = hits[0]
+        return Decision(
+            question, best, best.score >= self.threshold, index.entry(best.slug)
+        )
+
+
+_shared: KnowledgeBase | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> KnowledgeBase:
+    """The process's knowledge base, made on first use; its index is built on
+    the first question and kept fresh from then on."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = KnowledgeBase.from_settings()
+        return _shared

@@ -1,0 +1,160 @@
+"""Rank help-center articles for a question: dense, lexical, and the two fused.
+
+Each article is several texts: its title, each example question, and its
+answer. The dense score of an article is the best cosine between the question
+and any of them (a question phrased like one example question matches that one
+closely, whatever the others say). The lexical score is BM25 over all the
+article's words, divided by what a document matching every word of the
+question would score, so it lies in [0, 1] like the cosine.
+
+The hybrid score is a weighted sum of the two. Reciprocal rank fusion would
+rank about as well, but it throws the scores away, and the answer-or-decline
+decision needs a score that means the same for every question: the weighted
+sum keeps one, and its threshold is calibrated once (``calibration``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from actions.kb.lexical import BM25, K1, words
+
+MODES = ("hybrid", "dense", "lexical")
+LEXICAL_WEIGHT = 0.3  # the hybrid's share of the lexical score
+# Beyond this many articles the dense score is computed exactly only for the
+# CANDIDATES articles whose mean vector is nearest the question; the others
+# keep that mean's cosine (a little below their best). Keeps 50,000 articles
+# within a few milliseconds.
+PREFILTER_ABOVE = 2_000
+CANDIDATES = 300
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What an answer needs of an article, kept in memory."""
+
+    slug: str
+    title: str
+    answer: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    slug: str
+    title: str
+    score: float
+    dense: float
+    lexical: float
+
+
+def article_texts(title: str, questions: list[str], answer: str) -> list[str]:
+    """The texts embedded for one article, in the order its vectors are stored."""
+    return [title, *questions, answer]
+
+
+class Index:
+    """An immutable ranking over a set of articles; rebuilt, never edited."""
+
+    def __init__(
+        self,
+        entries: list[Entry],
+        vectors: list[np.ndarray],
+        documents: list[str],
+        lexical_weight: float = LEXICAL_WEIGHT,
+    ) -> None:
+        """``vectors[i]`` holds entry i's unit vectors (one per text, rows);
+        ``documents[i]`` its words for BM25."""
+        self.entries = entries
+        self._position = {entry.slug: i for i, entry in enumerate(entries)}
+        self.lexical_weight = lexical_weight
+        dimension = vectors[0].shape[1] if vectors else 1
+        self._matrix = (
+            np.vstack(vectors).astype(np.float32)
+            if vectors
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        self._owner = np.concatenate(
+            [np.full(len(v), i, dtype=np.int32) for i, v in enumerate(vectors)]
+            or [np.zeros(0, dtype=np.int32)]
+        )
+        self._starts = np.cumsum([0, *(len(v) for v in vectors)])
+        self._centroids = None
+        if len(entries) > PREFILTER_ABOVE:
+            centroids = np.vstack([v.mean(axis=0) for v in vectors])
+            centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+            self._centroids = centroids.astype(np.float32)
+        self._bm25 = BM25(documents)
+        self._unknown_idf = float(np.log(1 + (len(entries) + 0.5) / 0.5))
+
+    def entry(self, slug: str) -> Entry:
+        return self.entries[self._position[slug]]
+
+    def vectors_of(self, slug: str) -> np.ndarray:
+        return self._matrix[self._owner == self._position[slug]]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Per article: the best cosine over its texts."""
+        if self._centroids is None:
+            best = np.full(len(self.entries), -1.0, dtype=np.float32)
+            if len(self._matrix):
+                np.maximum.at(best, self._owner, self._matrix @ query_vector)
+            return best
+        best = self._centroids @ query_vector
+        candidates = np.argpartition(-best, CANDIDATES)[:CANDIDATES]
+        rows = np.concatenate(
+            [np.arange(self._starts[i], self._starts[i + 1]) for i in candidates]
+        )
+        exact = np.full(len(self.entries), -1.0, dtype=np.float32)
+        np.maximum.at(exact, self._owner[rows], self._matrix[rows] @ query_vector)
+        best[candidates] = exact[candidates]
+        return best
+
+    def lexical_scores(self, question: str) -> np.ndarray:
+        """BM25 over the best a document with every question word could get."""
+        query_words = set(words(question))
+        if not query_words or not len(self.entries):
+            return np.zeros(len(self.entries), dtype=np.float32)
+        ceiling = sum(
+            self._bm25._idf.get(word, self._unknown_idf) * (K1 + 1)
+            for word in query_words
+        )
+        return self._bm25.scores(question) / ceiling
+
+    def search(
+        self, question: str, query_vector: np.ndarray, k: int = 5, mode: str = "hybrid"
+    ) -> list[Hit]:
+        """The ``k`` best articles for ``question``, best first."""
+        if not len(self.entries):
+            return []
+        dense = self.dense_scores(query_vector)
+        lexical = self.lexical_scores(question)
+        if mode == "dense":
+            fused = dense
+        elif mode == "lexical":
+            fused = lexical
+        else:
+            fused = (1 - self.lexical_weight) * dense + self.lexical_weight * lexical
+        k = min(k, len(self.entries))
+        top = np.argpartition(-fused, k - 1)[:k]
+        top = top[np.argsort(-fused[top], kind="stable")]
+        return [
+            Hit(
+                slug=self.entries[i].slug,
+                title=self.entries[i].title,
+                score=float(fused[i]),
+                dense=float(dense[i]),
+                lexical=float(lexical[i]),
+            )
+            for i in top
+        ]
+
+    def memory_bytes(self) -> int:
+        centroids = self._centroids.nbytes if self._centroids is not None else 0
+        arrays = self._matrix.nbytes + self._owner.nbytes + self._starts.nbytes
+        return arrays + centroids + self._bm25.memory_bytes()
