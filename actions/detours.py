@@ -1,9 +1,8 @@
-"""Answers that do not change the task at hand: FAQ and small talk.
+"""Answers that do not change the task at hand: greetings and small talk.
 
-Rules run this both outside and inside forms, so a question in the middle of
-a form is answered and the form then asks its question again. (A message not
-understood gets ``utter_ask_rephrase``; a second one in a row calls a person,
-see ``actions.escalation``.)
+Rules run this both outside and inside forms, so a remark in the middle of a
+form is answered and the form then asks its question again. (Questions, and
+messages not understood, go to the help center: ``actions.help_center``.)
 """
 
 from __future__ import annotations
@@ -14,20 +13,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.history import latest_intent
-from actions.shop_rules import return_window_days
 
 DETOUR_INTENTS = frozenset(
     {
         "greet",
         "thank",
-        "complain",
-        "faq_shipping_times",
-        "faq_return_policy",
-        "faq_payment_methods",
-        "faq_contact_hours",
         "bot_challenge",
         "chitchat",
-        "out_of_scope",
     }
 )
 
@@ -43,8 +35,5 @@ class ActionRespondToDetour(Action):
     ) -> list[EventType]:
         intent = latest_intent(tracker)
         response = f"utter_{intent}" if intent in DETOUR_INTENTS else "utter_default"
-        # The return policy quotes the configured window, not a hard-coded one.
-        dispatcher.utter_message(
-            response=response, return_window_days=str(return_window_days())
-        )
+        dispatcher.utter_message(response=response)
         return []

@@ -1,6 +1,9 @@
 """When a conversation needs a person, and how the reason travels to the hand-over.
 
-``actions.empathy`` checks each message and sets the ``handoff_reason`` slot. The
+``actions.empathy`` checks each message and sets the ``handoff_reason`` slot
+when the customer is upset twice in a row. (Two questions in a row that the
+assistant cannot answer are handed over by ``actions.help_center``, which is
+the one to know that the second was not answered either.) The
 slot influences the dialogue: rules hand over whenever it is set, from anywhere,
 forms included, and ``action_handoff`` writes the reason on the ticket and
 clears the slot. (Verification getting locked is handed over by the task's
@@ -9,7 +12,7 @@ follow-up action, which runs right after the form that locked it.)
 
 from __future__ import annotations
 
-from actions.history import Event, trailing_fallbacks, turn_sentiment
+from actions.history import Event, turn_sentiment
 
 HANDOFF_REASON = "handoff_reason"
 REQUEST_HUMAN_INTENT = "request_human"
@@ -25,7 +28,7 @@ REASONS = {
 ASKED_FOR_PERSON = "customer asked for a person"
 LOCKED_OUT = "verification locked after repeated failed attempts"
 
-# This many negative, or misunderstood, customer messages in a row call a person.
+# This many negative customer messages, or unanswered questions, in a row call a person.
 IN_A_ROW = 2
 NEGATIVE = "negative"
 
@@ -33,14 +36,12 @@ NEGATIVE = "negative"
 def reason_to_escalate(turns: list[Event]) -> str | None:
     """Why the latest of the customer's messages ``turns`` calls for a person, if so.
 
-    Two upset messages in a row, or two the NLU did not understand. A message
-    without sentiment (a button tap) breaks a run of upset ones.
+    Two upset messages in a row. A message without sentiment (a button tap)
+    breaks the run.
     """
     latest = turns[-IN_A_ROW:]
     if len(latest) == IN_A_ROW and all(
         turn_sentiment(turn) == NEGATIVE for turn in latest
     ):
         return NEGATIVE_SENTIMENT
-    if trailing_fallbacks(turns) >= IN_A_ROW:
-        return NOT_UNDERSTOOD
     return None

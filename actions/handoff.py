@@ -38,6 +38,7 @@ from actions.escalation import (
     NOT_UNDERSTOOD,
     REASONS,
 )
+from actions.help_center_votes import record_vote_and_reply
 from actions.history import (
     Event,
     current_session,
@@ -53,6 +54,7 @@ from actions.verification import VERIFICATION_LOCKED
 logger = logging.getLogger(__name__)
 
 REQUEST_HUMAN = "/request_human"
+KB_VOTE_YES = '/kb_vote{"helpful": "yes"}'
 ACTION_LISTEN = "action_listen"
 
 
@@ -130,31 +132,43 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        events = current_session(tracker.events)
-        customer_id = tracker.get_slot(VERIFIED_CUSTOMER)
-        url = webhook_url()
-        ticket_number = await in_transaction(
-            lambda session: create_ticket(
-                session,
-                conversation_id=tracker.sender_id,
-                reason=handoff_reason(tracker, events),
-                transcript=transcript(events),
-                sentiment_trail=sentiment_trail(events),
-                customer_id=int(customer_id) if customer_id is not None else None,
-                deliver=url is not None,
-            )
+        return await hand_over(dispatcher, tracker)
+
+
+async def hand_over(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str | None = None
+) -> list[EventType]:
+    """Open the ticket, tell the customer its number, pause the conversation.
+
+    ``reason`` is for callers that know better than the slots why a person is
+    needed (the knowledge base, after two questions it could not answer).
+    """
+    events = current_session(tracker.events)
+    customer_id = tracker.get_slot(VERIFIED_CUSTOMER)
+    url = webhook_url()
+    ticket_number = await in_transaction(
+        lambda session: create_ticket(
+            session,
+            conversation_id=tracker.sender_id,
+            reason=reason or handoff_reason(tracker, events),
+            transcript=transcript(events),
+            sentiment_trail=sentiment_trail(events),
+            customer_id=int(customer_id) if customer_id is not None else None,
+            deliver=url is not None,
         )
-        if url is not None:
-            deliver_in_background(ticket_number, url)
-        dispatcher.utter_message(response="utter_handoff", ticket_number=ticket_number)
-        return [SlotSet(HANDOFF_REASON, None), *paused_events()]
+    )
+    if url is not None:
+        deliver_in_background(ticket_number, url)
+    dispatcher.utter_message(response="utter_handoff", ticket_number=ticket_number)
+    return [SlotSet(HANDOFF_REASON, None), *paused_events()]
 
 
 class ActionAnswerYesNo(Action):
     """A yes or no outside forms: "yes" to our offer of a person hands over.
 
     The offer is recognised by its "Talk to a person" button, so a typed "yes"
-    works like tapping it; any other yes or no just moves on.
+    works like tapping it. Right after a help-center answer, yes or no is the
+    vote on it. Any other yes or no just moves on.
     """
 
     def name(self) -> str:
@@ -164,8 +178,11 @@ class ActionAnswerYesNo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         offered = offered_before_latest_message(tracker.events)
-        if latest_intent(tracker) == "affirm" and REQUEST_HUMAN in offered:
+        yes = latest_intent(tracker) == "affirm"
+        if yes and REQUEST_HUMAN in offered:
             return await ActionHandoff().run(dispatcher, tracker, domain)
+        if KB_VOTE_YES in offered:
+            return await record_vote_and_reply(dispatcher, tracker, helpful=yes)
         dispatcher.utter_message(response="utter_anything_else")
         return []
 

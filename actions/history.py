@@ -102,3 +102,20 @@ def offered_before_latest_message(events: list[Event]) -> set[str]:
             buttons = (event.get("data") or {}).get("buttons") or []
             return {button.get("payload") for button in buttons}
     return set()
+
+
+def responses_to_previous_message(events: list[Event]) -> list[str]:
+    """Responses the assistant sent in reply to the message before the latest."""
+    names: list[str] = []
+    messages_seen = 0
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            messages_seen += 1
+            if messages_seen == 2:
+                break
+        elif kind == "bot" and messages_seen == 1:
+            name = response_name(event)
+            if name:
+                names.append(name)
+    return names[::-1] if messages_seen == 2 else []

@@ -39,17 +39,6 @@ async def test_each_detour_gets_its_own_answer(
     rendered(dispatcher, domain)  # every placeholder is filled
 
 
-async def test_return_policy_quotes_the_configured_window(
-    domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RETURN_WINDOW_DAYS", "14")
-    dispatcher = CollectingDispatcher()
-    await ActionRespondToDetour().run(
-        dispatcher, make_tracker(intent="faq_return_policy"), domain
-    )
-    assert "within 14 days of delivery" in rendered(dispatcher, domain)[0]
-
-
 def test_card_numbers_and_named_codes_are_masked() -> None:
     text = "card 4111-1111-1111-1111, or 5500 0000 0000 0004, my pin is 4321, ORD-1001"
     assert mask_secrets(text) == (

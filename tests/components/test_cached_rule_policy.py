@@ -59,7 +59,7 @@ def test_cached_predictions_equal_rule_policys_own(
         for p in searched
         if p.max_confidence == 1.0
     }
-    assert {"order_form", "action_respond_to_detour"} <= predicted
+    assert {"order_form", "action_answer_question"} <= predicted
 
 
 @pytest.mark.e2e

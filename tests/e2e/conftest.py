@@ -45,6 +45,7 @@ def talk(rasa_url: str, sender: str) -> Chat:
         response.raise_for_status()
         return response.json()
 
+    say.sender = sender  # the conversation id, for reading what was stored
     return say
 
 
