@@ -22,7 +22,8 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.c
 	$(wildcard components/*.py)
 
 .PHONY: run test test-fast setup setup-dev system-packages web-deps train seed serve \
-	serve-actions cluster cluster-status loadtest bench lint format clean
+	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb lint format \
+	clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
@@ -91,8 +92,13 @@ cluster-status:  ## Each service of the running `make cluster`: state, pid, rest
 loadtest: setup system-packages $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest
 
-bench: setup  ## Accuracy, latency and training time vs. stock DIET
+bench: bench-nlu bench-kb  ## Both benchmarks below, one after the other
+
+bench-nlu: setup  ## NLU accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench
+
+bench-kb: setup $(MODEL)  ## Help center: hybrid/dense/lexical vs. FAQ intents, latency
+	$(BIN)/python -m scripts.kb_bench
 
 lint: setup-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -106,7 +112,7 @@ clean:
 # Hand-over tickets for agents (python -m actions.agent; see README "Upset
 # customers, a person, and ratings"). release needs Rasa's HTTP API: make serve
 # with RASA_API_TOKEN set, and the same RASA_API_TOKEN (and RASA_URL) here.
-.PHONY: tickets release retry-deliveries kb
+.PHONY: tickets release retry-deliveries kb kb-search
 
 tickets: setup  ## List open hand-over tickets with transcript and sentiment
 	$(BIN)/python -m actions.agent list
@@ -120,5 +126,9 @@ retry-deliveries: setup  ## Re-send tickets $HANDOFF_WEBHOOK_URL has not accepte
 
 # The help center's articles in the database (python -m actions.kb --help):
 # make kb ARGS="import data/help_center", ARGS=list, ARGS="export kb.csv", ...
-kb: setup seed  ## Help-center articles: make kb ARGS="list|show SLUG|import PATH|..."
+kb: setup seed  ## Help-center articles: make kb ARGS="list|add ...|edit SLUG ...|import PATH|..."
 	$(BIN)/python -m actions.kb $(ARGS)
+
+kb-search: setup seed  ## The help center's ranking, scored: make kb-search Q="do you ship to canada"
+	@test -n "$(Q)" || { echo 'usage: make kb-search Q="a question"' >&2; exit 2; }
+	$(BIN)/python -m actions.kb search "$(Q)"

@@ -1,0 +1,259 @@
+"""Benchmark: the help-center knowledge base against today's FAQ intents.
+
+On the held-out questions (tests/data/kb_questions_test.csv, never used for
+anything but this), for the hybrid, dense-only and lexical-only rankers, each
+with its threshold calibrated on data/kb_calibration.csv in this run:
+answer rate, precision, declined ``none`` questions, wrong answers, recall@1/@3
+and MRR. Then, with the trained NLU model: the four FAQ intents as the baseline
+(an FAQ intent above the fallback threshold answers with its article), how
+often a ``none`` question reaches a task intent above that threshold, and the
+whole pipeline (the NLU routes, the knowledge base answers). Last, retrieval
+latency on one core (embedding the question plus ranking) with the 102 seed
+articles, 1,000 and 50,000 articles, and the index's memory.
+
+    python -m scripts.kb_bench                 # make bench-kb
+    python -m scripts.kb_bench --no-nlu        # without the trained model
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SET = ROOT / "tests" / "data" / "kb_questions_test.csv"
+CALIBRATION_SET = ROOT / "data" / "kb_calibration.csv"
+MODEL = ROOT / "models" / "assistant.tar.gz"
+FALLBACK_THRESHOLD = 0.45  # config.yml's FallbackClassifier
+FAQ_ARTICLES = {
+    "faq_shipping_times": "shipping-times",
+    "faq_return_policy": "return-policy",
+    "faq_payment_methods": "payment-methods",
+    "faq_contact_hours": "contact-hours",
+}
+# The intents whose messages go to the knowledge base (data/rules.yml).
+TO_KNOWLEDGE_BASE = {*FAQ_ARTICLES, "complain", "out_of_scope", "nlu_fallback"}
+TASK_INTENTS = {
+    "check_order_status", "ask_other_order", "list_orders", "cancel_order",
+    "return_item", "refund_status", "check_balance", "recent_transactions",
+}  # fmt: skip
+SCALES = (1_000, 50_000)
+
+
+def commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    return result.stdout.strip() or "unknown"
+
+
+def build_knowledge_base(directory: Path):
+    """The seed help center in a fresh SQLite file, embedded: as ``make seed``."""
+    from actions.db.engine import make_engine, session_scope
+    from actions.db.migrate import upgrade_head
+    from actions.db.seed import HELP_CENTER
+    from actions.kb import knowledge
+    from actions.kb.articles import read_markdown_folder
+    from actions.kb.store import save_articles
+
+    url = f"sqlite:///{directory / 'kb.db'}"
+    upgrade_head(url)
+    engine = make_engine(url)
+    embedder = knowledge.embedder_from_settings()
+    with session_scope(engine) as session:
+        save_articles(session, read_markdown_folder(HELP_CENTER), actor="bench")
+        knowledge.embed_missing(session, embedder)
+    return knowledge.KnowledgeBase(
+        embedder,
+        threshold=0.0,
+        refresh_seconds=3600,
+        sessions=lambda: session_scope(engine),
+    )
+
+
+def print_figures(name: str, f) -> None:
+    print(
+        f"{name:<22} {f.threshold:>9.2f} {f.answer_rate:>8.3f} {f.precision:>9.3f} "
+        f"{f.declined:>8.3f} {f.wrong:>6.3f} {f.recall_at_1:>6.3f} "
+        f"{f.recall_at_3:>6.3f} {f.mrr:>6.3f}"
+    )
+
+
+def header() -> None:
+    print(
+        f"{'':<22} {'threshold':>9} {'answered':>8} {'precision':>9} "
+        f"{'declined':>8} {'wrong':>6} {'r@1':>6} {'r@3':>6} {'MRR':>6}"
+    )
+
+
+def rankers(kb, test, calibration, slug_of_title):
+    from actions.kb.evaluation import calibrate, figures, rank_all
+    from actions.kb.retrieval import MODES
+
+    print("\n== Rankers (threshold calibrated on the calibration set) ==")
+    header()
+    ranked_test = {}
+    for mode in MODES:
+
+        def search(question: str, mode: str = mode):
+            return kb.search(question, k=3, mode=mode)
+
+        chosen = calibrate(rank_all(calibration, slug_of_title, search))
+        ranked_test[mode] = rank_all(test, slug_of_title, search)
+        print_figures(mode, figures(ranked_test[mode], chosen.threshold))
+        if mode == "hybrid":
+            hybrid_threshold = chosen.threshold
+    return ranked_test, hybrid_threshold
+
+
+async def parse_all(model: Path, questions: list[str]) -> list[tuple[str, float]]:
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level
+    agent = Agent.load(str(model))
+    parsed = []
+    for question in questions:
+        intent = (await agent.parse_message(question))["intent"]
+        parsed.append((intent["name"], float(intent["confidence"])))
+    return parsed
+
+
+def with_nlu(model, test, ranked_hybrid, threshold, slug_of_title) -> None:
+    from actions.kb.evaluation import Ranked, figures
+    from actions.kb.retrieval import Hit
+
+    parsed = asyncio.run(parse_all(model, [q.question for q in test]))
+    print(f"\n== With the NLU model ({model.name}) ==")
+    header()
+
+    def faq_answer(intent: str, confidence: float) -> list[Hit]:
+        if intent in FAQ_ARTICLES and confidence >= FALLBACK_THRESHOLD:
+            return [Hit(FAQ_ARTICLES[intent], "", 1.0, 1.0, 1.0)]
+        return []
+
+    baseline = [Ranked(r.wanted, faq_answer(*p)) for r, p in zip(ranked_hybrid, parsed)]
+    print_figures("FAQ intents (baseline)", figures(baseline, 0.5))
+    # The pipeline: only what the NLU routes to the knowledge base is searched.
+    routed = [
+        r if p[0] in TO_KNOWLEDGE_BASE else Ranked(r.wanted, [])
+        for r, p in zip(ranked_hybrid, parsed)
+    ]
+    print_figures("NLU + hybrid", figures(routed, threshold))
+    none = [p for r, p in zip(ranked_hybrid, parsed) if r.wanted is None]
+    leaked = [p for p in none if p[0] in TASK_INTENTS and p[1] >= FALLBACK_THRESHOLD]
+    print(
+        f"`none` questions reaching a task intent above {FALLBACK_THRESHOLD}: "
+        f"{len(leaked)} of {len(none)} ({len(leaked) / max(len(none), 1):.1%})"
+    )
+    answerable = [p for r, p in zip(ranked_hybrid, parsed) if r.wanted]
+    kept = sum(p[0] in TO_KNOWLEDGE_BASE for p in answerable)
+    print(
+        f"answerable questions the NLU routes to the knowledge base: {kept} of "
+        f"{len(answerable)} ({kept / max(len(answerable), 1):.1%})"
+    )
+
+
+def generated_index(kb, size: int, rng: random.Random):
+    """``size`` articles made from the seed ones, each as a typical article is
+    stored: a title, three example questions and an answer (five vectors). The
+    vectors are a seed article's with noise (no two the same), the words its
+    own plus random ones from the help center's vocabulary (so BM25's postings
+    grow as with real text). Embedding 50,000 real articles would take hours
+    here; the question is embedded for real on every search."""
+    from actions.kb.lexical import words
+    from actions.kb.retrieval import Entry, Index
+
+    base = kb.index()
+    seeds = base.entries
+    vocabulary = sorted({w for e in seeds for w in words(f"{e.title} {e.answer}")})
+    entries, vectors, documents = [], [], []
+    for number in range(size):
+        seed = seeds[number % len(seeds)]
+        stored = base.vectors_of(seed.slug)[[0, 1, 2, 3, -1]]
+        noise = np.random.default_rng(number).normal(0, 0.05, stored.shape)
+        noisy = stored + noise.astype(np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        entries.append(Entry(f"{seed.slug}-{number}", seed.title, seed.answer, "en"))
+        vectors.append(noisy.astype(np.float32))
+        extra = " ".join(rng.choice(vocabulary) for _ in range(30))
+        documents.append(f"{seed.title} {seed.answer} {extra}")
+    return Index(entries, vectors, documents)
+
+
+def latency(kb, questions: list[str]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    rng = random.Random(7)
+    print("\n== Retrieval latency on one core ==")
+    print("(embedding the question is the same at every size; ranking grows)")
+    print(
+        f"{'articles':>9} {'embed+rank p50':>14} {'p95 ms':>7} "
+        f"{'rank only p50':>13} {'p95 ms':>7} {'index MB':>9}"
+    )
+    indexes = [(len(kb.index()), kb.index())]
+    indexes += [(size, generated_index(kb, size, rng)) for size in SCALES]
+    for size, index in indexes:
+        total, ranking = [], []
+        for question in questions[:10]:  # warm-up
+            index.search(question, kb.embedder.embed_queries([question])[0])
+        for question in questions:
+            start = time.perf_counter()
+            vector = kb.embedder.embed_queries([question])[0]
+            embedded = time.perf_counter()
+            index.search(question, vector, k=5)
+            end = time.perf_counter()
+            total.append((end - start) * 1000)
+            ranking.append((end - embedded) * 1000)
+        print(
+            f"{size:>9,} {statistics.median(total):>14.1f} {p95(total):>7.1f} "
+            f"{statistics.median(ranking):>13.1f} {p95(ranking):>7.1f} "
+            f"{index.memory_bytes() / 2**20:>9.1f}"
+        )
+
+
+def p95(timings: list[float]) -> float:
+    return statistics.quantiles(timings, n=20)[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--test", type=Path, default=TEST_SET)
+    parser.add_argument("--calibration", type=Path, default=CALIBRATION_SET)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--no-nlu", action="store_true")
+    args = parser.parse_args()
+
+    from actions.kb.evaluation import read_labelled_file
+
+    test = read_labelled_file(args.test)
+    calibration = read_labelled_file(args.calibration)
+    print(
+        f"Knowledge-base benchmark at commit {commit()}: {len(test)} held-out "
+        f"questions ({sum(q.article is None for q in test)} none), calibrated on "
+        f"{len(calibration)}"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        kb = build_knowledge_base(Path(directory))
+        slug_of_title = {e.title: e.slug for e in kb.index().entries}
+        ranked, threshold = rankers(kb, test, calibration, slug_of_title)
+        if args.no_nlu or not args.model.exists():
+            print("\n(no NLU model: make train, or drop --no-nlu)")
+        else:
+            with_nlu(args.model, test, ranked["hybrid"], threshold, slug_of_title)
+        latency(kb, [q.question for q in test])
+
+
+if __name__ == "__main__":
+    main()
