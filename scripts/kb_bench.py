@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import statistics
 import subprocess
@@ -47,6 +48,7 @@ TASK_INTENTS = {
     "return_item", "refund_status", "check_balance", "recent_transactions",
 }  # fmt: skip
 SCALES = (1_000, 50_000)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # Rasa's TensorFlow, quiet
 
 
 def commit() -> str:
