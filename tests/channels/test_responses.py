@@ -42,6 +42,8 @@ async def test_buttons_degrade_where_a_channel_has_none(name: str) -> None:
     generator = TemplatedNaturalLanguageGenerator(RESPONSES)
     tracker = DialogueStateTracker.from_events("someone", [])
     slots = {"order_id": "ORD-1001", "items": "1 x Mug", "total": "$12.00"}
+    # What actions pass with the response (a help-center article's).
+    slots |= {"title": "Do you gift wrap?", "answer": "Yes, for $4.95."}
     tracker.slots.update(
         {
             key: TextSlot(key, mappings=[], initial_value=value)
