@@ -29,9 +29,12 @@ def test_init_migrates_and_seeds_then_is_idempotent(
     )
     assert first.returncode == 0, first.stderr
     assert "302 customers" in first.stdout
+    assert "102 help-center articles added; 102 articles embedded" in first.stdout
     monkeypatch.setenv("DATABASE_URL", empty_db_url)
     assert main(["init"]) == 0
-    assert "0 customers, 0 accounts, 0 orders added" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "0 customers, 0 accounts, 0 orders, 0 help-center articles added" in again
+    assert "embedded" not in again  # the vectors were stored the first time
 
 
 @pytest.mark.parametrize("command", ["migrate", "seed", "init"])

@@ -36,7 +36,8 @@ def test_session_scope_commits(engine: Engine) -> None:
             AuditLog(conversation_id="c", actor="test", action="ping", target="t")
         )
     with session_scope(engine) as session:
-        assert session.scalars(select(AuditLog.actor)).all() == ["test"]
+        mine = select(AuditLog.actor).where(AuditLog.conversation_id == "c")
+        assert session.scalars(mine).all() == ["test"]
 
 
 def test_session_scope_rolls_back_on_error(engine: Engine) -> None:
@@ -47,7 +48,8 @@ def test_session_scope_rolls_back_on_error(engine: Engine) -> None:
         session.flush()
         raise ValueError("boom")
     with session_scope(engine) as session:
-        assert session.scalars(select(AuditLog)).all() == []
+        mine = select(AuditLog).where(AuditLog.conversation_id == "c")
+        assert session.scalars(mine).all() == []
 
 
 def test_datetimes_round_trip_as_aware_utc(engine: Engine) -> None:
@@ -57,7 +59,8 @@ def test_datetimes_round_trip_as_aware_utc(engine: Engine) -> None:
             AuditLog(at=local, conversation_id="c", actor="a", action="x", target="t")
         )
     with session_scope(engine) as session:
-        stored = session.scalars(select(AuditLog.at)).one()
+        mine = select(AuditLog.at).where(AuditLog.conversation_id == "c")
+        stored = session.scalars(mine).one()
     assert stored == local
     assert stored.tzinfo is timezone.utc
     assert stored.hour == 12
