@@ -106,16 +106,7 @@ def offered_before_latest_message(events: list[Event]) -> set[str]:
 
 def responses_to_previous_message(events: list[Event]) -> list[str]:
     """Responses the assistant sent in reply to the message before the latest."""
-    names: list[str] = []
-    messages_seen = 0
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "user":
-            messages_seen += 1
-            if messages_seen == 2:
-                break
-        elif kind == "bot" and messages_seen == 1:
-            name = response_name(event)
-            if name:
-                names.append(name)
-    return names[::-1] if messages_seen == 2 else []
+    messages = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if len(messages) < 2:
+        return []
+    return responses_since_latest_message(events[: messages[-1]])

@@ -170,9 +170,9 @@ class KnowledgeBase:
         with self._sessions() as session:
             signature = _signature(session)
             if self._index is None or signature != self._signature:
+                # Storing missing vectors keeps updated_at: the signature holds.
                 self._index = build_index(session, self.embedder)
-                # Re-read: embedding missing articles may have moved it.
-                self._signature = _signature(session)
+                self._signature = signature
                 logger.info("knowledge base: %d articles indexed", len(self._index))
         self._checked_at = self._clock()
 

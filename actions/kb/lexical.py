@@ -78,6 +78,12 @@ class BM25:
             total[documents] += self._idf[word] * tf
         return total
 
+    def best_possible(self, query_words: set[str]) -> float:
+        """What a document holding every one of ``query_words`` would score at
+        most; a word no document has counts as the rarest one."""
+        unknown = math.log(1 + (self.size + 0.5) / 0.5)
+        return sum(self._idf.get(word, unknown) * (K1 + 1) for word in query_words)
+
     def memory_bytes(self) -> int:
         arrays = sum(d.nbytes + c.nbytes for d, c in self._postings.values())
         return arrays + self._norm.nbytes

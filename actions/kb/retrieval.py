@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actions.kb.lexical import BM25, K1, words
+from actions.kb.lexical import BM25, words
 
 MODES = ("hybrid", "dense", "lexical")
 LEXICAL_WEIGHT = 0.3  # the hybrid's share of the lexical score
@@ -87,7 +87,6 @@ class Index:
             centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
             self._centroids = centroids.astype(np.float32)
         self._bm25 = BM25(documents)
-        self._unknown_idf = float(np.log(1 + (len(entries) + 0.5) / 0.5))
 
     def entry(self, slug: str) -> Entry:
         return self.entries[self._position[slug]]
@@ -120,11 +119,7 @@ class Index:
         query_words = set(words(question))
         if not query_words or not len(self.entries):
             return np.zeros(len(self.entries), dtype=np.float32)
-        ceiling = sum(
-            self._bm25._idf.get(word, self._unknown_idf) * (K1 + 1)
-            for word in query_words
-        )
-        return self._bm25.scores(question) / ceiling
+        return self._bm25.scores(question) / self._bm25.best_possible(query_words)
 
     def search(
         self, question: str, query_vector: np.ndarray, k: int = 5, mode: str = "hybrid"
