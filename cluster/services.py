@@ -10,12 +10,14 @@ machine's system-wide instances. ``start`` returns once the service answers;
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +70,18 @@ def http_answers(port: int) -> bool:
             return probe.recv(5) == b"HTTP/"
         except OSError:
             return False
+
+
+def _end_group(group: int, first_signal: int, grace_s: float) -> None:
+    """``first_signal`` to process group ``group``, ``kill -9`` after ``grace_s``."""
+    if first_signal != signal.SIGKILL:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, first_signal)
+        if _group_gone(group, grace_s):
+            return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+    _group_gone(group, 5)
 
 
 def _group_gone(group: int, timeout_s: float) -> bool:
@@ -137,6 +151,12 @@ class Service:
     # How the leftovers of a dead leader are ended (see kill_leftovers).
     leftover_signal: int = signal.SIGKILL
     leftover_grace_s: float = 0
+    # Whether the next instance may start while those leftovers finish: nginx's
+    # old workers and a new master can serve the inherited sockets side by side,
+    # as in nginx's binary upgrade. A request an old worker still has in flight
+    # may need the new one (a Rasa replica reaches the action server through
+    # nginx), so waiting for the old ones first would deadlock until the grace.
+    overlap_leftovers: bool = False
 
     def start(self, timeout_s: float = 300) -> None:
         self.launch()
@@ -197,7 +217,7 @@ class Service:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
-    def kill_leftovers(self) -> None:
+    def kill_leftovers(self, before_restart: bool = False) -> None:
         """End what is left of the process group once its leader is gone.
 
         A leader that died alone leaves its children behind: PostgreSQL backends
@@ -205,19 +225,19 @@ class Service:
         accepting on the listening socket, Erlang helpers. Like systemd's
         ``KillMode=control-group``, nothing of the old instance outlives it.
         They get ``leftover_signal`` first (nginx's workers: finish the requests
-        in flight), then ``kill -9`` after ``leftover_grace_s``.
+        in flight), then ``kill -9`` after ``leftover_grace_s``. Before a restart
+        of a service with ``overlap_leftovers`` this returns once they are told,
+        and a thread ends them while the new instance starts.
         """
         if self.process is None or self.running:
             return
-        group = self.process.pid
-        if self.leftover_signal != signal.SIGKILL:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, self.leftover_signal)
-            if _group_gone(group, self.leftover_grace_s):
-                return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(group, signal.SIGKILL)
-        _group_gone(group, 5)
+        end = functools.partial(
+            _end_group, self.process.pid, self.leftover_signal, self.leftover_grace_s
+        )
+        if before_restart and self.overlap_leftovers:
+            threading.Thread(target=end, name=f"{self.name} leftovers").start()
+        else:
+            end()
 
     def restart(self, timeout_s: float = 300) -> None:
         self.stop()
@@ -417,4 +437,5 @@ def nginx(
         # A worker left by a dead master finishes its requests in flight too.
         leftover_signal=signal.SIGQUIT,
         leftover_grace_s=10,
+        overlap_leftovers=True,
     )  # fmt: skip

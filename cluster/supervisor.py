@@ -187,7 +187,7 @@ class Supervisor:
         assert service.process is not None
         how = keeper.next_exit or describe_exit(service.process.returncode)
         keeper.next_exit = None
-        service.kill_leftovers()
+        service.kill_leftovers(before_restart=True)
         keeper.exits.append(exited_at)
         while keeper.exits and exited_at - keeper.exits[0] > self.backoff.window_s:
             keeper.exits.popleft()

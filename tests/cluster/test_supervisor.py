@@ -33,6 +33,14 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:
         time.sleep(0.02)
 
 
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (exited, or a zombie nobody reaped)."""
+    try:
+        return " Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+    except FileNotFoundError:
+        return True
+
+
 def service(tmp_path: Path, name: str, script: str) -> Service:
     return Service(name, ["bash", "-c", script], tmp_path / f"{name}.log", lambda: True)
 
@@ -113,14 +121,42 @@ def test_what_the_dead_leader_left_behind_is_killed_before_the_restart(
     first = leader.pid
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: leader.pid not in (None, first))
-
-    def gone(pid: int) -> bool:
-        try:
-            return " Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
-        except FileNotFoundError:
-            return True
-
     assert gone(child)
+
+
+def test_leftovers_that_may_overlap_finish_beside_the_new_instance(
+    tmp_path: Path, supervise: Callable[..., Supervisor]
+) -> None:
+    # nginx: the old worker finishes a request that needs the new master (a
+    # replica reaching the action server through nginx), so the new master must
+    # not wait for it; it is still ended after its grace.
+    ready, told = tmp_path / "ready", tmp_path / "told"
+    drainer = (
+        "import signal, time, pathlib;"
+        f"tell = lambda *_: pathlib.Path({str(told)!r}).touch();"
+        "signal.signal(signal.SIGQUIT, tell);"
+        f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
+    )
+    child_pid_file = tmp_path / "child.pid"
+    leader = Service(
+        "leader",
+        ["bash", "-c", f'"$0" -c "$1" & echo $! > {child_pid_file}; wait',
+         sys.executable, drainer],
+        tmp_path / "leader.log",
+        lambda: True,
+        leftover_signal=signal.SIGQUIT,
+        leftover_grace_s=3,
+        overlap_leftovers=True,
+    )  # fmt: skip
+    supervise(leader)
+    wait_for(ready.exists)
+    child = int(child_pid_file.read_text())
+    first = leader.pid
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: leader.pid not in (None, first))
+    assert told.exists()
+    assert not gone(child)  # finishing its requests beside the new leader
+    wait_for(lambda: gone(child))
 
 
 def test_a_crash_loop_is_reported_loudly_and_retried_at_the_slowest_pace(
