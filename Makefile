@@ -19,7 +19,7 @@ export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' settings/offline.env)
 export PYTHONPATH := $(CURDIR)
 
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \
-	$(wildcard components/*.py)
+	$(wildcard components/*.py) $(wildcard base_models/*.py)
 
 .PHONY: run test test-fast setup setup-dev system-packages web-deps train seed serve \
 	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb lint format \

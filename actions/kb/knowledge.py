@@ -26,10 +26,11 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import base_models
 import settings.action_server as settings
 from actions.db.engine import session_scope
 from actions.db.models import Article
-from actions.kb.embedder import SentenceEmbedder, packaged_minilm
+from actions.kb.embedder import SentenceEmbedder
 from actions.kb.retrieval import Entry, Hit, Index, article_texts
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ MAX_QUESTION_CHARS = 1000
 @functools.cache
 def embedder_from_settings() -> SentenceEmbedder:
     """The configured model, loaded once per process (about 100 MB)."""
-    path = settings.KB_EMBEDDING_MODEL.read() or packaged_minilm()
-    return SentenceEmbedder(path)
+    return SentenceEmbedder(settings.KB_EMBEDDING_MODEL.read())
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,7 @@ def _stale(model_name: str):
 def embed_if_missing(session: Session) -> int:
     """Embed the articles that need it, loading the model only if any do
     (``make seed`` runs before every start; it should not load torch for nothing)."""
-    embedder_path = settings.KB_EMBEDDING_MODEL.read() or packaged_minilm()
-    name = SentenceEmbedder.name_of(embedder_path)
+    name = base_models.name_of(settings.KB_EMBEDDING_MODEL.read())
     if not session.scalar(select(func.count(Article.id)).where(_stale(name))):
         return 0
     return embed_missing(session, embedder_from_settings())

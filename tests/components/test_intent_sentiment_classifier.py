@@ -16,7 +16,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.encoder_model import default_base_model
+import base_models
 from components.intent_sentiment_classifier import BertIntentSentimentClassifier
 
 GREETINGS = ["hi", "hello there", "good morning", "hey", "hiya friend", "howdy"]
@@ -214,7 +214,7 @@ def test_same_seed_same_model(tmp_path) -> None:
 def test_archive_is_self_contained(tmp_path) -> None:
     """Trained from a copy of the base model that is deleted before loading."""
     base_copy = tmp_path / "base"
-    shutil.copytree(default_base_model(), base_copy)
+    shutil.copytree(base_models.packaged_minilm(), base_copy)
     data = training_data({"greet": GREETINGS, "order": ORDERS})
     storage, resource = train_component(
         tmp_path / "storage",

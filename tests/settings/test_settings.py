@@ -37,6 +37,7 @@ def test_unset_variables_read_as_their_defaults() -> None:
         (action_server.HANDOFF_WEBHOOK_URL, "ftp://desk.example.com/hook"),
         (action_server.RASA_URL, "localhost:5005"),
         (rasa_server.TRACKER_DATABASE_URL, "not a url"),
+        (action_server.KB_EMBEDDING_MODEL, "bert-base-chinese"),  # a hub id
     ],
 )
 def test_a_value_that_cannot_be_used_is_refused_by_name(variable, value) -> None:
@@ -53,6 +54,9 @@ def test_good_values_are_read() -> None:
     assert action_server.RETURN_WINDOW_DAYS.read(environ) == 14
     assert action_server.DATABASE_URL.read(environ) == environ["DATABASE_URL"]
     assert action_server.RASA_URL.read(environ) == "https://rasa.example.com"
+    e5 = {"KB_EMBEDDING_MODEL": "multilingual-e5-small"}
+    assert action_server.KB_EMBEDDING_MODEL.read(e5) == "multilingual-e5-small"
+    assert action_server.KB_EMBEDDING_MODEL.read({}) == "all-MiniLM-L6-v2"
 
 
 def test_the_action_server_stops_at_start_up_naming_every_bad_variable() -> None:
