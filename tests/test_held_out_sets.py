@@ -1,0 +1,69 @@
+"""The held-out sets: every intent covered, and never a sentence trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.shared.nlu.training_data.loading import load_data
+
+from components.sentiment_data import SENTIMENT_LABELS, read_sentiment_csv
+from tests.conftest import REPO_ROOT
+
+DATA = REPO_ROOT / "data"
+HELD_OUT = REPO_ROOT / "tests" / "data"
+
+
+def intent_examples(path: Path) -> list[tuple[str, str]]:
+    data = load_data(str(path))
+    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+
+
+def normalised(text: str) -> str:
+    return "".join(text.lower().split())
+
+
+def repeated(texts: list[str]) -> list[str]:
+    """Held-out texts the training data holds too. A one-word answer ("yes",
+    "3", "好的") can be written only one way: those are not counted."""
+    seen = trained_texts()
+    return [t for t in texts if len(normalised(t)) > 4 and normalised(t) in seen]
+
+
+def trained_texts() -> set[str]:
+    texts = {text for path in DATA.glob("*.yml") for text, _ in _examples_of(path)}
+    texts |= {text for text, _ in read_sentiment_csv(DATA / "sentiment.csv")}
+    return {normalised(text) for text in texts}
+
+
+def _examples_of(path: Path) -> list[tuple[str, str]]:
+    return intent_examples(path) if "nlu:" in path.read_text() else []
+
+
+@pytest.mark.parametrize("name", ["nlu_test.yml", "nlu_test_zh.yml"])
+def test_intent_sets_cover_every_intent_and_no_training_sentence(name: str) -> None:
+    trained = {intent for _, intent in intent_examples(DATA / "nlu.yml")}
+    held_out = intent_examples(HELD_OUT / name)
+    counts = {intent: 0 for intent in trained}
+    for _, intent in held_out:
+        counts[intent] += 1  # an intent the model does not know fails here
+    assert min(counts.values()) >= 5, counts
+    assert not repeated([text for text, _ in held_out])
+
+
+@pytest.mark.parametrize("name", ["sentiment_test.csv", "sentiment_test_zh.csv"])
+def test_sentiment_sets_cover_every_label_and_no_training_sentence(name: str) -> None:
+    rows = read_sentiment_csv(HELD_OUT / name)
+    labels = [label for _, label in rows]
+    assert set(labels) == set(SENTIMENT_LABELS)
+    assert min(labels.count(label) for label in SENTIMENT_LABELS) >= 90
+    assert not repeated([text for text, _ in rows])
+
+
+def test_chinese_sets_are_chinese() -> None:
+    texts = [text for text, _ in intent_examples(HELD_OUT / "nlu_test_zh.yml")]
+    texts += [
+        text for text, _ in read_sentiment_csv(HELD_OUT / "sentiment_test_zh.csv")
+    ]
+    with_chinese = [t for t in texts if any("\u4e00" <= c <= "\u9fff" for c in t)]
+    assert len(with_chinese) >= 0.9 * len(texts)
