@@ -9,7 +9,9 @@ and MRR. Then, with the trained NLU model: the four FAQ intents as the baseline
 often a ``none`` question reaches a task intent above that threshold, and the
 whole pipeline (the NLU routes, the knowledge base answers). Last, retrieval
 latency on one core (embedding the question plus ranking) with the 102 seed
-articles, 1,000 and 50,000 articles, and the index's memory.
+articles, 1,000 and 50,000 articles, and the index's memory; and the hybrid's
+figures and latency for each way of running the embedding model (ONNX Runtime
+float32 and int8, eager PyTorch), each embedding the articles itself.
 
     python -m scripts.kb_bench                 # make bench-kb
     python -m scripts.kb_bench --no-nlu        # without the trained model
@@ -30,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+import settings.action_server as settings
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SET = ROOT / "tests" / "data" / "kb_questions_test.csv"
 CALIBRATION_SET = ROOT / "data" / "kb_calibration.csv"
@@ -48,6 +52,11 @@ TASK_INTENTS = {
     "return_item", "refund_status", "check_balance", "recent_transactions",
 }  # fmt: skip
 SCALES = (1_000, 50_000)
+RUNTIMES = (  # (name, runtime, precision), the configured default first
+    ("onnx", "onnx", "float32"),
+    ("onnx-int8", "onnx", "int8"),
+    ("torch", "torch", "float32"),
+)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # Rasa's TensorFlow, quiet
 
 
@@ -59,7 +68,7 @@ def commit() -> str:
     return result.stdout.strip() or "unknown"
 
 
-def build_knowledge_base(directory: Path):
+def build_knowledge_base(directory: Path, embedder):
     """The seed help center in a fresh SQLite file, embedded: as ``make seed``."""
     from actions.db.engine import make_engine, session_scope
     from actions.db.migrate import upgrade_head
@@ -68,10 +77,9 @@ def build_knowledge_base(directory: Path):
     from actions.kb.articles import read_markdown_folder
     from actions.kb.store import save_articles
 
-    url = f"sqlite:///{directory / 'kb.db'}"
+    url = f"sqlite:///{directory / f'kb-{id(embedder)}.db'}"
     upgrade_head(url)
     engine = make_engine(url)
-    embedder = knowledge.embedder_from_settings()
     with session_scope(engine) as session:
         save_articles(session, read_markdown_folder(HELP_CENTER), actor="bench")
         knowledge.embed_missing(session, embedder)
@@ -194,11 +202,8 @@ def generated_index(kb, size: int, rng: random.Random):
 
 
 def latency(kb, questions: list[str]) -> None:
-    import torch
-
-    torch.set_num_threads(1)
     rng = random.Random(7)
-    print("\n== Retrieval latency on one core ==")
+    print(f"\n== Retrieval latency on one core ({kb.embedder.runtime}) ==")
     print("(embedding the question is the same at every size; ranking grows)")
     print(
         f"{'articles':>9} {'embed+rank p50':>14} {'p95 ms':>7} "
@@ -207,21 +212,57 @@ def latency(kb, questions: list[str]) -> None:
     indexes = [(len(kb.index()), kb.index())]
     indexes += [(size, generated_index(kb, size, rng)) for size in SCALES]
     for size, index in indexes:
-        total, ranking = [], []
-        for question in questions[:10]:  # warm-up
-            index.search(question, kb.embedder.embed_queries([question])[0])
-        for question in questions:
-            start = time.perf_counter()
-            vector = kb.embedder.embed_queries([question])[0]
-            embedded = time.perf_counter()
-            index.search(question, vector, k=5)
-            end = time.perf_counter()
-            total.append((end - start) * 1000)
-            ranking.append((end - embedded) * 1000)
+        total, ranking = timings(kb.embedder, index, questions)
         print(
             f"{size:>9,} {statistics.median(total):>14.1f} {p95(total):>7.1f} "
             f"{statistics.median(ranking):>13.1f} {p95(ranking):>7.1f} "
             f"{index.memory_bytes() / 2**20:>9.1f}"
+        )
+
+
+def timings(embedder, index, questions: list[str]) -> tuple[list, list]:
+    """Milliseconds per question: embedding plus ranking, and ranking alone."""
+    total, ranking = [], []
+    for question in questions[:10]:  # warm-up
+        index.search(question, embedder.embed_queries([question])[0])
+    for question in questions:
+        start = time.perf_counter()
+        vector = embedder.embed_queries([question])[0]
+        embedded = time.perf_counter()
+        index.search(question, vector, k=5)
+        end = time.perf_counter()
+        total.append((end - start) * 1000)
+        ranking.append((end - embedded) * 1000)
+    return total, ranking
+
+
+def runtimes(directory: Path, test, calibration, slug_of_title) -> None:
+    """The hybrid's quality and speed for each way of running the embedder."""
+    from actions.kb.embedder import SentenceEmbedder
+    from actions.kb.evaluation import calibrate, figures, rank_all
+
+    print("\n== Embedding runtimes (hybrid ranker; latency with 1,000 articles) ==")
+    print(
+        f"{'runtime':<12} {'threshold':>9} {'answered':>8} {'precision':>9} "
+        f"{'declined':>8} {'wrong':>6} {'r@1':>6} {'p50 ms':>7} {'p95 ms':>7}"
+    )
+    model = settings.KB_EMBEDDING_MODEL.read()
+    for name, runtime, precision in RUNTIMES:
+        embedder = SentenceEmbedder(model, runtime, precision, threads=1)
+        kb = build_knowledge_base(directory, embedder)
+
+        def search(question: str, kb=kb):
+            return kb.search(question, k=3)
+
+        chosen = calibrate(rank_all(calibration, slug_of_title, search))
+        f = figures(rank_all(test, slug_of_title, search), chosen.threshold)
+        index = generated_index(kb, 1_000, random.Random(7))
+        total, _ = timings(embedder, index, [q.question for q in test])
+        print(
+            f"{name:<12} {f.threshold:>9.2f} {f.answer_rate:>8.3f} "
+            f"{f.precision:>9.3f} {f.declined:>8.3f} {f.wrong:>6.3f} "
+            f"{f.recall_at_1:>6.3f} {statistics.median(total):>7.1f} "
+            f"{p95(total):>7.1f}"
         )
 
 
@@ -246,8 +287,13 @@ def main() -> None:
         f"questions ({sum(q.article is None for q in test)} none), calibrated on "
         f"{len(calibration)}"
     )
+    import torch
+
+    from actions.kb import knowledge
+
+    torch.set_num_threads(1)  # one core, for every runtime
     with tempfile.TemporaryDirectory() as directory:
-        kb = build_knowledge_base(Path(directory))
+        kb = build_knowledge_base(Path(directory), knowledge.embedder_from_settings())
         slug_of_title = {e.title: e.slug for e in kb.index().entries}
         ranked, threshold = rankers(kb, test, calibration, slug_of_title)
         if args.no_nlu or not args.model.exists():
@@ -255,6 +301,7 @@ def main() -> None:
         else:
             with_nlu(args.model, test, ranked["hybrid"], threshold, slug_of_title)
         latency(kb, [q.question for q in test])
+        runtimes(Path(directory), test, calibration, slug_of_title)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,15 @@ def whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return raw
+
+    return parse
+
+
 def fraction(raw: str) -> float:
     try:
         value = float(raw)

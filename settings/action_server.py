@@ -14,6 +14,7 @@ from settings import (
     Variable,
     check,
     fraction,
+    one_of,
     optional_database_url,
     optional_http_url,
     optional_text,
@@ -61,6 +62,13 @@ KB_EMBEDDING_MODEL = Variable(
     "a Hugging Face model folder",
     base_models.parse,
 )
+KB_EMBEDDING_RUNTIME = Variable(
+    "KB_EMBEDDING_RUNTIME",
+    "onnx",
+    "how the embedding model runs: onnx (ONNX Runtime, float32: the model's own "
+    "vectors, fastest exact), onnx-int8 (quantized) or torch (eager PyTorch)",
+    one_of("onnx", "onnx-int8", "torch"),
+)
 KB_ANSWER_THRESHOLD = Variable(
     "KB_ANSWER_THRESHOLD",
     "0.51",
@@ -82,6 +90,7 @@ VARIABLES = (
     RASA_URL,
     RASA_API_TOKEN,
     KB_EMBEDDING_MODEL,
+    KB_EMBEDDING_RUNTIME,
     KB_ANSWER_THRESHOLD,
     KB_REFRESH_SECONDS,
 )

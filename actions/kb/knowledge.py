@@ -42,8 +42,15 @@ MAX_QUESTION_CHARS = 1000
 
 @functools.cache
 def embedder_from_settings() -> SentenceEmbedder:
-    """The configured model, loaded once per process (about 100 MB)."""
-    return SentenceEmbedder(settings.KB_EMBEDDING_MODEL.read())
+    """The configured model, loaded once per process (about 100 MB).
+
+    One thread: a process embeds one short question at a time, which a second
+    thread barely speeds up, and the replicas beside it want the other cores.
+    """
+    runtime, _, precision = settings.KB_EMBEDDING_RUNTIME.read().partition("-")
+    return SentenceEmbedder(
+        settings.KB_EMBEDDING_MODEL.read(), runtime, precision or "float32", threads=1
+    )
 
 
 @dataclass(frozen=True)
