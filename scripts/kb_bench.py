@@ -86,6 +86,7 @@ def build_knowledge_base(directory: Path, embedder):
     return knowledge.KnowledgeBase(
         embedder,
         threshold=0.0,
+        not_covered=knowledge.read_not_covered(),
         refresh_seconds=3600,
         sessions=lambda: session_scope(engine),
     )
@@ -93,37 +94,44 @@ def build_knowledge_base(directory: Path, embedder):
 
 def print_figures(name: str, f) -> None:
     print(
-        f"{name:<22} {f.threshold:>9.2f} {f.answer_rate:>8.3f} {f.precision:>9.3f} "
-        f"{f.declined:>8.3f} {f.wrong:>6.3f} {f.recall_at_1:>6.3f} "
-        f"{f.recall_at_3:>6.3f} {f.mrr:>6.3f}"
+        f"{name:<22} {f.threshold:>9.2f} {f.margin:>6.2f} {f.answer_rate:>8.3f} "
+        f"{f.precision:>9.3f} {f.declined:>8.3f} {f.wrong:>6.3f} "
+        f"{f.recall_at_1:>6.3f} {f.recall_at_3:>6.3f} {f.mrr:>6.3f}"
     )
 
 
 def header() -> None:
     print(
-        f"{'':<22} {'threshold':>9} {'answered':>8} {'precision':>9} "
+        f"{'':<22} {'threshold':>9} {'margin':>6} {'answered':>8} {'precision':>9} "
         f"{'declined':>8} {'wrong':>6} {'r@1':>6} {'r@3':>6} {'MRR':>6}"
     )
 
 
 def rankers(kb, test, calibration, slug_of_title):
+    """Each ranker with its threshold and not-covered margin calibrated here;
+    the hybrid once more with the threshold alone, the margin's baseline."""
     from actions.kb.evaluation import calibrate, figures, rank_all
     from actions.kb.retrieval import MODES
 
-    print("\n== Rankers (threshold calibrated on the calibration set) ==")
+    print(
+        "\n== Rankers (threshold and not-covered margin calibrated on the "
+        "calibration set) =="
+    )
     header()
-    ranked_test = {}
-    for mode in MODES:
+    ranked_test, chosen_hybrid = {}, None
+    rows = [(mode, mode, None) for mode in MODES]
+    rows.insert(1, ("hybrid, threshold only", "hybrid", [-1.0]))
+    for name, mode, margins in rows:
 
         def search(question: str, mode: str = mode):
             return kb.search(question, k=3, mode=mode)
 
-        chosen = calibrate(rank_all(calibration, slug_of_title, search))
+        ranked_calibration = rank_all(calibration, slug_of_title, search)
+        chosen = calibrate(ranked_calibration, *([margins] if margins else []))
         ranked_test[mode] = rank_all(test, slug_of_title, search)
-        print_figures(mode, figures(ranked_test[mode], chosen.threshold))
-        if mode == "hybrid":
-            hybrid_threshold = chosen.threshold
-    return ranked_test, hybrid_threshold
+        print_figures(name, figures(ranked_test[mode], chosen.threshold, chosen.margin))
+        chosen_hybrid = chosen_hybrid or chosen
+    return ranked_test, chosen_hybrid
 
 
 async def parse_all(model: Path, questions: list[str]) -> list[tuple[str, float]]:
@@ -139,7 +147,7 @@ async def parse_all(model: Path, questions: list[str]) -> list[tuple[str, float]
     return parsed
 
 
-def with_nlu(model, test, ranked_hybrid, threshold, slug_of_title) -> None:
+def with_nlu(model, test, ranked_hybrid, chosen, slug_of_title) -> None:
     from actions.kb.evaluation import Ranked, figures
     from actions.kb.retrieval import Hit
 
@@ -159,7 +167,7 @@ def with_nlu(model, test, ranked_hybrid, threshold, slug_of_title) -> None:
         r if p[0] in TO_KNOWLEDGE_BASE else Ranked(r.wanted, [])
         for r, p in zip(ranked_hybrid, parsed)
     ]
-    print_figures("NLU + hybrid", figures(routed, threshold))
+    print_figures("NLU + hybrid", figures(routed, chosen.threshold, chosen.margin))
     none = [p for r, p in zip(ranked_hybrid, parsed) if r.wanted is None]
     leaked = [p for p in none if p[0] in TASK_INTENTS and p[1] >= FALLBACK_THRESHOLD]
     print(
@@ -243,8 +251,9 @@ def runtimes(directory: Path, test, calibration, slug_of_title) -> None:
 
     print("\n== Embedding runtimes (hybrid ranker; latency with 1,000 articles) ==")
     print(
-        f"{'runtime':<12} {'threshold':>9} {'answered':>8} {'precision':>9} "
-        f"{'declined':>8} {'wrong':>6} {'r@1':>6} {'p50 ms':>7} {'p95 ms':>7}"
+        f"{'runtime':<12} {'threshold':>9} {'margin':>6} {'answered':>8} "
+        f"{'precision':>9} {'declined':>8} {'wrong':>6} {'r@1':>6} "
+        f"{'p50 ms':>7} {'p95 ms':>7}"
     )
     model = settings.KB_EMBEDDING_MODEL.read()
     for name, runtime, precision in RUNTIMES:
@@ -255,11 +264,12 @@ def runtimes(directory: Path, test, calibration, slug_of_title) -> None:
             return kb.search(question, k=3)
 
         chosen = calibrate(rank_all(calibration, slug_of_title, search))
-        f = figures(rank_all(test, slug_of_title, search), chosen.threshold)
+        ranked = rank_all(test, slug_of_title, search)
+        f = figures(ranked, chosen.threshold, chosen.margin)
         index = generated_index(kb, 1_000, random.Random(7))
         total, _ = timings(embedder, index, [q.question for q in test])
         print(
-            f"{name:<12} {f.threshold:>9.2f} {f.answer_rate:>8.3f} "
+            f"{name:<12} {f.threshold:>9.2f} {f.margin:>6.2f} {f.answer_rate:>8.3f} "
             f"{f.precision:>9.3f} {f.declined:>8.3f} {f.wrong:>6.3f} "
             f"{f.recall_at_1:>6.3f} {statistics.median(total):>7.1f} "
             f"{p95(total):>7.1f}"
@@ -295,11 +305,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         kb = build_knowledge_base(Path(directory), knowledge.embedder_from_settings())
         slug_of_title = {e.title: e.slug for e in kb.index().entries}
-        ranked, threshold = rankers(kb, test, calibration, slug_of_title)
+        ranked, chosen = rankers(kb, test, calibration, slug_of_title)
         if args.no_nlu or not args.model.exists():
             print("\n(no NLU model: make train, or drop --no-nlu)")
         else:
-            with_nlu(args.model, test, ranked["hybrid"], threshold, slug_of_title)
+            with_nlu(args.model, test, ranked["hybrid"], chosen, slug_of_title)
         latency(kb, [q.question for q in test])
         runtimes(Path(directory), test, calibration, slug_of_title)
 

@@ -93,6 +93,16 @@ def fraction(raw: str) -> float:
     return value
 
 
+def cosine_margin(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number between -1 and 1") from None
+    if not -1.0 <= value <= 1.0:
+        raise ValueError("must be a number between -1 and 1")
+    return value
+
+
 def optional_http_url(raw: str) -> str | None:
     if not raw:
         return None

@@ -13,6 +13,7 @@ from settings import (
     SettingError,
     Variable,
     check,
+    cosine_margin,
     fraction,
     one_of,
     optional_database_url,
@@ -76,6 +77,14 @@ KB_ANSWER_THRESHOLD = Variable(
     "it has no answer (python -m actions.kb calibrate measures it)",
     fraction,
 )
+KB_NOT_COVERED_MARGIN = Variable(
+    "KB_NOT_COVERED_MARGIN",
+    "-1",
+    "how much nearer (in cosine) the best article must be to a question than "
+    "the nearest question the help center does not cover (data/kb_not_covered.yml)"
+    "; -1 switches the check off (python -m actions.kb calibrate measures it)",
+    cosine_margin,
+)
 KB_REFRESH_SECONDS = Variable(
     "KB_REFRESH_SECONDS",
     "10",
@@ -92,6 +101,7 @@ VARIABLES = (
     KB_EMBEDDING_MODEL,
     KB_EMBEDDING_RUNTIME,
     KB_ANSWER_THRESHOLD,
+    KB_NOT_COVERED_MARGIN,
     KB_REFRESH_SECONDS,
 )
 

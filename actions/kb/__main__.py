@@ -203,9 +203,14 @@ def _search(args: argparse.Namespace) -> int:
     print(f"{'score':>6} {'dense':>6} {'lexical':>7}  article")
     for hit in hits:
         print(f"{hit.score:6.3f} {hit.dense:6.3f} {hit.lexical:7.3f}  {hit.slug}")
+    if hits:
+        print(f"nearest not-covered question: {hits[0].not_covered:.3f} (cosine)")
     decision = knowledge.decide(args.question)
     verdict = "answer" if decision.answered else "decline"
-    print(f"decision ({args.mode} threshold {knowledge.threshold}): {verdict}")
+    print(
+        f"decision (hybrid threshold {knowledge.threshold}, not-covered margin "
+        f"{knowledge.margin}): {verdict}"
+    )
     return 0
 
 
@@ -224,15 +229,16 @@ def _calibrate(path: Path) -> int:
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2
     chosen = calibrate(ranked)
-    print("threshold  answered  precision  declined  wrong")
+    print(f"threshold  answered  precision  declined  wrong  (margin {chosen.margin})")
     for threshold in THRESHOLDS[::5]:
-        f = figures(ranked, threshold)
+        f = figures(ranked, threshold, chosen.margin)
         print(
             f"{threshold:9.2f}  {f.answer_rate:8.2f}  {f.precision:9.2f}  "
             f"{f.declined:8.2f}  {f.wrong:5.2f}"
         )
     print(
-        f"KB_ANSWER_THRESHOLD={chosen.threshold} (answers {chosen.answer_rate:.2f} "
+        f"KB_ANSWER_THRESHOLD={chosen.threshold} "
+        f"KB_NOT_COVERED_MARGIN={chosen.margin} (answers {chosen.answer_rate:.2f} "
         f"of answerable questions at precision {chosen.precision:.2f}, declines "
         f"{chosen.declined:.2f} of the others; targets met: {chosen.meets_targets()})"
     )

@@ -11,8 +11,9 @@ answer-or-decline decision is judged by:
   as a share of all questions;
 * recall@1, recall@3 and MRR of the ranking, on answerable questions.
 
-``calibrate`` picks the threshold from a calibration set (never the held-out
-test set): the lowest score at which precision and declines reach their targets.
+``calibrate`` picks the threshold and the not-covered margin (see
+``retrieval.answers``) from a calibration set (never the held-out test set):
+the pair that answers most while precision and declines reach their targets.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from actions.kb.retrieval import Hit
+from actions.kb.retrieval import Hit, answers
 
 NONE = "none"
 PRECISION_TARGET = 0.92
 DECLINED_TARGET = 0.85
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.90, 0.01)]
+# -1 switches the not-covered check off; above 0 an article must be clearly nearer.
+MARGINS = [-1.0, *(round(m, 2) for m in np.arange(-0.10, 0.161, 0.02))]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Ranked:
     def score(self) -> float:
         return self.hits[0].score if self.hits else 0.0
 
+    def answered(self, threshold: float, margin: float) -> bool:
+        return bool(self.hits) and answers(self.hits[0], threshold, margin)
+
     def right(self) -> bool:
         return bool(self.hits) and self.hits[0].slug == self.wanted
 
@@ -56,6 +62,7 @@ class Ranked:
 @dataclass(frozen=True)
 class Figures:
     threshold: float
+    margin: float
     answer_rate: float
     precision: float
     declined: float
@@ -98,12 +105,13 @@ def rank_all(
     ]
 
 
-def figures(ranked: list[Ranked], threshold: float) -> Figures:
+def figures(ranked: list[Ranked], threshold: float, margin: float = -1.0) -> Figures:
     answerable = [r for r in ranked if r.wanted]
     unanswerable = [r for r in ranked if not r.wanted]
-    answered = [r for r in answerable if r.score >= threshold]
+    answered = [r for r in answerable if r.answered(threshold, margin)]
     right = sum(r.right() for r in answered)
-    wrong = (len(answered) - right) + sum(r.score >= threshold for r in unanswerable)
+    wrongly_answered = sum(r.answered(threshold, margin) for r in unanswerable)
+    wrong = (len(answered) - right) + wrongly_answered
 
     def rank_of(r: Ranked) -> int | None:
         slugs = [h.slug for h in r.hits]
@@ -112,11 +120,10 @@ def figures(ranked: list[Ranked], threshold: float) -> Figures:
     ranks = [rank_of(r) for r in answerable]
     return Figures(
         threshold=threshold,
+        margin=margin,
         answer_rate=_share(len(answered), len(answerable)),
         precision=_share(right, len(answered)),
-        declined=_share(
-            sum(r.score < threshold for r in unanswerable), len(unanswerable)
-        ),
+        declined=_share(len(unanswerable) - wrongly_answered, len(unanswerable)),
         wrong=_share(wrong, len(ranked)),
         recall_at_1=_share(sum(k == 1 for k in ranks), len(ranks)),
         recall_at_3=_share(sum(k is not None and k <= 3 for k in ranks), len(ranks)),
@@ -126,13 +133,14 @@ def figures(ranked: list[Ranked], threshold: float) -> Figures:
     )
 
 
-def calibrate(ranked: list[Ranked]) -> Figures:
-    """The lowest threshold meeting the targets (most answers at that quality);
-    if none does, the one with the most right answers less two per wrong one."""
-    table = [figures(ranked, t) for t in THRESHOLDS]
+def calibrate(ranked: list[Ranked], margins: list[float] = MARGINS) -> Figures:
+    """The threshold and margin meeting the targets with the most answers (the
+    fewest wrong among equals); if none does, the pair with the most right
+    answers less two per wrong one."""
+    table = [figures(ranked, t, m) for m in margins for t in THRESHOLDS]
     meeting = [f for f in table if f.meets_targets()]
     if meeting:
-        return meeting[0]
+        return max(meeting, key=lambda f: (f.answer_rate, -f.wrong, -f.threshold))
     return max(
         table,
         key=lambda f: (

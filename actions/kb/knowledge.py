@@ -11,6 +11,10 @@ and no restart.
 Vectors are computed when an article is added or changed (the CLI does it on
 import) and stored with the article; a process only computes the ones missing or
 made by another embedding model, and stores them for the others.
+
+The questions the help center does not answer (``data/kb_not_covered.yml``,
+see ``retrieval.answers``) are part of the product's data, not of any shop's
+articles: each process embeds them once, when it builds its first index.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -31,13 +37,24 @@ import settings.action_server as settings
 from actions.db.engine import session_scope
 from actions.db.models import Article
 from actions.kb.embedder import SentenceEmbedder
-from actions.kb.retrieval import Entry, Hit, Index, article_texts
+from actions.kb.retrieval import Entry, Hit, Index, answers, article_texts
 
 logger = logging.getLogger(__name__)
 
 # A question longer than this is cut before it is ranked: a customer's whole
 # story still finds its article, and a 5,000-character paste costs no more.
 MAX_QUESTION_CHARS = 1000
+NOT_COVERED = Path(__file__).resolve().parents[2] / "data" / "kb_not_covered.yml"
+
+
+def read_not_covered(path: Path = NOT_COVERED) -> list[str]:
+    """The questions no article answers; a missing file means none."""
+    if not path.is_file():
+        return []
+    questions = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(
+        "questions"
+    ) or []
+    return [" ".join(str(q).split()) for q in questions if str(q).strip()]
 
 
 @functools.cache
@@ -116,7 +133,11 @@ def embed_missing(session: Session, embedder: SentenceEmbedder) -> int:
     return len(stale)
 
 
-def build_index(session: Session, embedder: SentenceEmbedder) -> Index:
+def build_index(
+    session: Session,
+    embedder: SentenceEmbedder,
+    not_covered: np.ndarray | None = None,
+) -> Index:
     """The index of the active articles, from their stored vectors."""
     embed_missing(session, embedder)
     rows = session.scalars(
@@ -131,7 +152,7 @@ def build_index(session: Session, embedder: SentenceEmbedder) -> Index:
         )
         vectors.append(stored.reshape(len(texts), embedder.dimension))
         documents.append(" ".join(texts))
-    return Index(entries, vectors, documents)
+    return Index(entries, vectors, documents, not_covered=not_covered)
 
 
 class KnowledgeBase:
@@ -142,11 +163,17 @@ class KnowledgeBase:
         embedder: SentenceEmbedder,
         threshold: float,
         refresh_seconds: float,
+        margin: float = -1.0,
+        not_covered: list[str] | None = None,
         sessions: Callable = session_scope,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``margin`` -1 with no ``not_covered`` questions: the threshold alone."""
         self.embedder = embedder
         self.threshold = threshold
+        self.margin = margin
+        self._not_covered_questions = not_covered or []
+        self._not_covered: np.ndarray | None = None
         self.refresh_seconds = refresh_seconds
         self._sessions = sessions
         self._clock = clock
@@ -161,6 +188,8 @@ class KnowledgeBase:
             embedder_from_settings(),
             threshold=settings.KB_ANSWER_THRESHOLD.read(),
             refresh_seconds=settings.KB_REFRESH_SECONDS.read(),
+            margin=settings.KB_NOT_COVERED_MARGIN.read(),
+            not_covered=read_not_covered(),
         )
 
     def index(self) -> Index:
@@ -176,8 +205,12 @@ class KnowledgeBase:
         with self._sessions() as session:
             signature = _signature(session)
             if self._index is None or signature != self._signature:
+                if self._not_covered is None:
+                    self._not_covered = self.embedder.embed_queries(
+                        self._not_covered_questions
+                    )
                 # Storing missing vectors keeps updated_at: the signature holds.
-                self._index = build_index(session, self.embedder)
+                self._index = build_index(session, self.embedder, self._not_covered)
                 self._signature = signature
                 logger.info("knowledge base: %d articles indexed", len(self._index))
         self._checked_at = self._clock()
@@ -191,7 +224,8 @@ class KnowledgeBase:
         return index.search(question, vector, k=k, mode=mode)
 
     def decide(self, question: str) -> Decision:
-        """Answer with the best article if its score clears the threshold."""
+        """Answer with the best article if it clears the threshold and the
+        not-covered margin (``retrieval.answers``)."""
         question = " ".join(question.split())
         index = self.index()
         hits = self._search(index, question, 1, "hybrid") if question else []
@@ -199,7 +233,10 @@ class KnowledgeBase:
             return Decision(question, None, False, None)
         best = hits[0]
         return Decision(
-            question, best, best.score >= self.threshold, index.entry(best.slug)
+            question,
+            best,
+            answers(best, self.threshold, self.margin),
+            index.entry(best.slug),
         )
 
 

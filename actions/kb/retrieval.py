@@ -11,6 +11,13 @@ The hybrid score is a weighted sum of the two. Reciprocal rank fusion would
 rank about as well, but it throws the scores away, and the answer-or-decline
 decision needs a score that means the same for every question: the weighted
 sum keeps one, and its threshold is calibrated once (``calibration``).
+
+A score alone cannot tell a question the help center answers from one that
+only shares its words ("is the kettle dishwasher safe?" lands on kettle
+descaling). So the index also holds questions the help center does not answer
+(``data/kb_not_covered.yml``), and each hit carries the cosine of the nearest
+of them: ``answers`` declines when the best article is not clearly nearer the
+question than that, by a margin calibrated with the threshold.
 """
 
 from __future__ import annotations
@@ -48,6 +55,13 @@ class Hit:
     score: float
     dense: float
     lexical: float
+    not_covered: float = -1.0  # the nearest not-covered question's cosine
+
+
+def answers(hit: Hit, threshold: float, margin: float) -> bool:
+    """The decision: a high enough score, and nearer an article than anything
+    the help center does not cover."""
+    return hit.score >= threshold and hit.dense - hit.not_covered >= margin
 
 
 def article_texts(title: str, questions: list[str], answer: str) -> list[str]:
@@ -64,9 +78,11 @@ class Index:
         vectors: list[np.ndarray],
         documents: list[str],
         lexical_weight: float = LEXICAL_WEIGHT,
+        not_covered: np.ndarray | None = None,
     ) -> None:
         """``vectors[i]`` holds entry i's unit vectors (one per text, rows);
-        ``documents[i]`` its words for BM25."""
+        ``documents[i]`` its words for BM25; ``not_covered`` the unit vectors
+        of questions no article answers (rows)."""
         self.entries = entries
         self._position = {entry.slug: i for i, entry in enumerate(entries)}
         self.lexical_weight = lexical_weight
@@ -87,6 +103,11 @@ class Index:
             centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
             self._centroids = centroids.astype(np.float32)
         self._bm25 = BM25(documents)
+        self._not_covered = (
+            not_covered.astype(np.float32)
+            if not_covered is not None and len(not_covered)
+            else None
+        )
 
     def entry(self, slug: str) -> Entry:
         return self.entries[self._position[slug]]
@@ -114,6 +135,12 @@ class Index:
         best[candidates] = exact[candidates]
         return best
 
+    def not_covered_similarity(self, query_vector: np.ndarray) -> float:
+        """The cosine of the nearest question the help center does not answer."""
+        if self._not_covered is None:
+            return -1.0
+        return float((self._not_covered @ query_vector).max())
+
     def lexical_scores(self, question: str) -> np.ndarray:
         """BM25 over the best a document with every question word could get."""
         query_words = set(words(question))
@@ -138,6 +165,7 @@ class Index:
         k = min(k, len(self.entries))
         top = np.argpartition(-fused, k - 1)[:k]
         top = top[np.argsort(-fused[top], kind="stable")]
+        not_covered = self.not_covered_similarity(query_vector)
         return [
             Hit(
                 slug=self.entries[i].slug,
@@ -145,6 +173,7 @@ class Index:
                 score=float(fused[i]),
                 dense=float(dense[i]),
                 lexical=float(lexical[i]),
+                not_covered=not_covered,
             )
             for i in top
         ]
@@ -152,4 +181,6 @@ class Index:
     def memory_bytes(self) -> int:
         centroids = self._centroids.nbytes if self._centroids is not None else 0
         arrays = self._matrix.nbytes + self._owner.nbytes + self._starts.nbytes
+        if self._not_covered is not None:
+            arrays += self._not_covered.nbytes
         return arrays + centroids + self._bm25.memory_bytes()

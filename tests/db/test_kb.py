@@ -246,3 +246,30 @@ def test_calibrate_measures_a_threshold_on_a_labelled_file(
     labelled.write_text("question,article\nhello,No such article\n")
     assert main(["calibrate", str(labelled)]) == 2
     assert "labels name no stored article" in capsys.readouterr().err
+
+
+def test_a_question_nearer_a_not_covered_one_is_declined(
+    kb_url: str, tmp_path: Path
+) -> None:
+    """Any score clears a threshold of 0; the not-covered margin still declines
+    a question that is nearer something the help center does not answer."""
+    from actions.kb.knowledge import KnowledgeBase, embedder_from_settings
+
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+
+    def knowledge(margin: float) -> KnowledgeBase:
+        return KnowledgeBase(
+            embedder_from_settings(),
+            threshold=0.0,
+            refresh_seconds=3600,
+            margin=margin,
+            not_covered=["how tall is mount everest", "how high are the alps"],
+        )
+
+    mountain = "how high is mount everest in canada"
+    assert knowledge(-1.0).decide(mountain).answered  # the threshold alone
+    checked = knowledge(0.0)
+    declined = checked.decide(mountain)
+    assert not declined.answered and declined.hit.slug == "ship-to-canada"
+    assert declined.hit.not_covered > declined.hit.dense
+    assert checked.decide("can you send a parcel to vancouver").answered
