@@ -72,14 +72,14 @@ KB_EMBEDDING_RUNTIME = Variable(
 )
 KB_ANSWER_THRESHOLD = Variable(
     "KB_ANSWER_THRESHOLD",
-    "0.51",
+    "0.44",
     "the hybrid score from which the knowledge base answers instead of saying "
     "it has no answer (python -m actions.kb calibrate measures it)",
     fraction,
 )
 KB_NOT_COVERED_MARGIN = Variable(
     "KB_NOT_COVERED_MARGIN",
-    "-1",
+    "0.16",
     "how much nearer (in cosine) the best article must be to a question than "
     "the nearest question the help center does not cover (data/kb_not_covered.yml)"
     "; -1 switches the check off (python -m actions.kb calibrate measures it)",

@@ -32,7 +32,7 @@ PRECISION_TARGET = 0.92
 DECLINED_TARGET = 0.85
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.90, 0.01)]
 # -1 switches the not-covered check off; above 0 an article must be clearly nearer.
-MARGINS = [-1.0, *(round(m, 2) for m in np.arange(-0.10, 0.161, 0.02))]
+MARGINS = [-1.0, *(round(m, 2) for m in np.arange(-0.10, 0.301, 0.02))]
 
 
 @dataclass(frozen=True)
