@@ -67,3 +67,46 @@ def test_chinese_sets_are_chinese() -> None:
     ]
     with_chinese = [t for t in texts if any("\u4e00" <= c <= "\u9fff" for c in t)]
     assert len(with_chinese) >= 0.9 * len(texts)
+
+
+def test_help_center_holds_no_held_out_question() -> None:
+    """The help center's example questions and its not-covered questions are
+    what retrieval matches against: a near copy of a held-out question there
+    would be the answer key. "Near" is a character-level similarity of 0.8 or
+    more after dropping case and punctuation, which catches a reworded tense or
+    a swapped article but not a question about the same need."""
+    from difflib import SequenceMatcher
+
+    from actions.kb.articles import read_markdown_folder
+    from actions.kb.evaluation import read_labelled_file
+    from actions.kb.knowledge import read_not_covered
+
+    def plain(text: str) -> str:
+        return " ".join(
+            "".join(c for c in text.lower() if c.isalnum() or c == " ").split()
+        )
+
+    written = [
+        q for a in read_markdown_folder(DATA / "help_center") for q in a.questions
+    ]
+    written += read_not_covered()
+    held_out = [
+        plain(q.question)
+        for name in ("kb_questions_test.csv", "kb_questions_fresh.csv")
+        if (HELD_OUT / name).is_file()
+        for q in read_labelled_file(HELD_OUT / name)
+    ]
+    written = [plain(question) for question in written]
+    copies = []
+    for test in held_out:
+        matcher = SequenceMatcher(None, b=test)  # b is the side it indexes
+        for question in written:
+            matcher.set_seq1(question)
+            # the two quick ratios are upper bounds of ratio(), cheap to rule out
+            if (
+                matcher.real_quick_ratio() >= 0.8
+                and matcher.quick_ratio() >= 0.8
+                and matcher.ratio() >= 0.8
+            ):
+                copies.append((question, test))
+    assert not copies, copies[:5]
