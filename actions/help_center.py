@@ -5,14 +5,17 @@ complaints, ``out_of_scope`` and ``nlu_fallback``, outside forms and as a
 detour inside them (the form then asks its question again). Task intents never
 come here: an order's status is looked up, not searched for.
 
-The knowledge base answers when its best article's score clears the
-calibrated threshold, with the article's title and a "Did this answer your
-question?" vote; otherwise it says honestly that it has no answer and offers a
-person. A second unanswered question in a row hands over, like two messages the
-assistant did not understand did before. A complaint no article answers is
-not a question left unanswered: it gets ``utter_complain``, which offers a
-person, and counts for nothing. Every answer and decline is stored,
-the question masked, for the analytics and for improving the articles.
+The knowledge base answers when its best article passes the calibrated rule
+(``actions.kb.retrieval.Rule``), with the article's title and a "Did this
+answer your question?" vote. When two articles fit about equally it asks which
+one the customer means, with both titles as buttons (a button sends the title,
+which then matches its article clearly). Otherwise it says honestly that it has
+no answer and offers a person. A second unanswered question in a row hands
+over, like two messages the assistant did not understand did before. A
+complaint no article answers is not a question left unanswered: it gets
+``utter_complain``, which offers a person, and counts for nothing. Every
+answer and decline is stored, the question masked, for the analytics and for
+improving the articles.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from actions.shop_rules import return_window_days
 
 UTTER_ANSWER = "utter_kb_answer"
 UTTER_NO_ANSWER = "utter_kb_no_answer"
+UTTER_WHICH = "utter_kb_which"
 UTTER_COMPLAINT = "utter_complain"
 COMPLAIN = "complain"
 
@@ -75,6 +79,13 @@ class ActionAnswerQuestion(Action):
                 response=UTTER_ANSWER,
                 title=decision.entry.title,
                 answer=filled(decision.entry.answer),
+            )
+            return []
+        if decision.alternative:
+            dispatcher.utter_message(
+                response=UTTER_WHICH,
+                first=decision.entry.title,
+                second=decision.alternative.title,
             )
             return []
         if latest_intent(tracker) == COMPLAIN:

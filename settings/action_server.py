@@ -79,11 +79,19 @@ KB_ANSWER_THRESHOLD = Variable(
 )
 KB_NOT_COVERED_MARGIN = Variable(
     "KB_NOT_COVERED_MARGIN",
-    "0.16",
+    "0.06",
     "how much nearer (in cosine) the best article must be to a question than "
     "the nearest question the help center does not cover (data/kb_not_covered.yml)"
     "; -1 switches the check off (python -m actions.kb calibrate measures it)",
     cosine_margin,
+)
+KB_RUNNER_UP_LEAD = Variable(
+    "KB_RUNNER_UP_LEAD",
+    "0.045",
+    "how far the best article's hybrid score must lead the next article's: two "
+    "that fit about equally make the question ambiguous, and it is declined "
+    "(python -m actions.kb calibrate measures it)",
+    fraction,
 )
 KB_REFRESH_SECONDS = Variable(
     "KB_REFRESH_SECONDS",
@@ -102,6 +110,7 @@ VARIABLES = (
     KB_EMBEDDING_RUNTIME,
     KB_ANSWER_THRESHOLD,
     KB_NOT_COVERED_MARGIN,
+    KB_RUNNER_UP_LEAD,
     KB_REFRESH_SECONDS,
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
@@ -207,9 +208,10 @@ def _search(args: argparse.Namespace) -> int:
         print(f"nearest not-covered question: {hits[0].not_covered:.3f} (cosine)")
     decision = knowledge.decide(args.question)
     verdict = "answer" if decision.answered else "decline"
+    rule = knowledge.rule
     print(
-        f"decision (hybrid threshold {knowledge.threshold}, not-covered margin "
-        f"{knowledge.margin}): {verdict}"
+        f"decision (hybrid threshold {rule.threshold}, not-covered margin "
+        f"{rule.margin}, lead over the runner-up {rule.lead}): {verdict}"
     )
     return 0
 
@@ -229,16 +231,20 @@ def _calibrate(path: Path) -> int:
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2
     chosen = calibrate(ranked)
-    print(f"threshold  answered  precision  declined  wrong  (margin {chosen.margin})")
+    rule = chosen.rule
+    print(
+        f"threshold  answered  precision  declined  wrong  (margin {rule.margin}, "
+        f"lead {rule.lead})"
+    )
     for threshold in THRESHOLDS[::5]:
-        f = figures(ranked, threshold, chosen.margin)
+        f = figures(ranked, replace(rule, threshold=threshold))
         print(
             f"{threshold:9.2f}  {f.answer_rate:8.2f}  {f.precision:9.2f}  "
             f"{f.declined:8.2f}  {f.wrong:5.2f}"
         )
     print(
-        f"KB_ANSWER_THRESHOLD={chosen.threshold} "
-        f"KB_NOT_COVERED_MARGIN={chosen.margin} (answers {chosen.answer_rate:.2f} "
+        f"KB_ANSWER_THRESHOLD={rule.threshold} KB_NOT_COVERED_MARGIN={rule.margin} "
+        f"KB_RUNNER_UP_LEAD={rule.lead} (answers {chosen.answer_rate:.2f} "
         f"of answerable questions at precision {chosen.precision:.2f}, declines "
         f"{chosen.declined:.2f} of the others; targets met: {chosen.meets_targets()})"
     )

@@ -13,7 +13,7 @@ import) and stored with the article; a process only computes the ones missing or
 made by another embedding model, and stores them for the others.
 
 The questions the help center does not answer (``data/kb_not_covered.yml``,
-see ``retrieval.answers``) are part of the product's data, not of any shop's
+see ``retrieval.Rule``) are part of the product's data, not of any shop's
 articles: each process embeds them once, when it builds its first index.
 """
 
@@ -37,7 +37,7 @@ import settings.action_server as settings
 from actions.db.engine import session_scope
 from actions.db.models import Article
 from actions.kb.embedder import SentenceEmbedder
-from actions.kb.retrieval import Entry, Hit, Index, answers, article_texts
+from actions.kb.retrieval import Entry, Hit, Index, Rule, article_texts
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +72,14 @@ def embedder_from_settings() -> SentenceEmbedder:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do with a question: answer with ``hit``, or say there is none."""
+    """What to do with a question: answer with ``hit``, ask which of two
+    articles it means (``alternative``), or say there is none."""
 
     question: str
     hit: Hit | None  # the best article, also when declined (for the feedback)
     answered: bool
     entry: Entry | None
+    alternative: Entry | None = None  # the runner-up, when both fit about equally
 
     @property
     def score(self) -> float:
@@ -161,17 +163,15 @@ class KnowledgeBase:
     def __init__(
         self,
         embedder: SentenceEmbedder,
-        threshold: float,
+        rule: Rule,
         refresh_seconds: float,
-        margin: float = -1.0,
         not_covered: list[str] | None = None,
         sessions: Callable = session_scope,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``margin`` -1 with no ``not_covered`` questions: the threshold alone."""
+        """With no ``not_covered`` questions the rule's margin must be -1 (off)."""
         self.embedder = embedder
-        self.threshold = threshold
-        self.margin = margin
+        self.rule = rule
         self._not_covered_questions = not_covered or []
         self._not_covered: np.ndarray | None = None
         self.refresh_seconds = refresh_seconds
@@ -186,9 +186,12 @@ class KnowledgeBase:
     def from_settings(cls) -> KnowledgeBase:
         return cls(
             embedder_from_settings(),
-            threshold=settings.KB_ANSWER_THRESHOLD.read(),
+            Rule(
+                threshold=settings.KB_ANSWER_THRESHOLD.read(),
+                margin=settings.KB_NOT_COVERED_MARGIN.read(),
+                lead=settings.KB_RUNNER_UP_LEAD.read(),
+            ),
             refresh_seconds=settings.KB_REFRESH_SECONDS.read(),
-            margin=settings.KB_NOT_COVERED_MARGIN.read(),
             not_covered=read_not_covered(),
         )
 
@@ -224,19 +227,21 @@ class KnowledgeBase:
         return index.search(question, vector, k=k, mode=mode)
 
     def decide(self, question: str) -> Decision:
-        """Answer with the best article if it clears the threshold and the
-        not-covered margin (``retrieval.answers``)."""
+        """Answer with the best article if the rule says so (``retrieval.Rule``)."""
         question = " ".join(question.split())
         index = self.index()
-        hits = self._search(index, question, 1, "hybrid") if question else []
+        hits = self._search(index, question, 2, "hybrid") if question else []
         if not hits:
             return Decision(question, None, False, None)
         best = hits[0]
+        answered = self.rule.answers(best)
+        ambiguous = not answered and len(hits) > 1 and self.rule.fits(best)
         return Decision(
             question,
             best,
-            answers(best, self.threshold, self.margin),
+            answered,
             index.entry(best.slug),
+            index.entry(hits[1].slug) if ambiguous else None,
         )
 
 

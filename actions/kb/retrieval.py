@@ -16,8 +16,14 @@ A score alone cannot tell a question the help center answers from one that
 only shares its words ("is the kettle dishwasher safe?" lands on kettle
 descaling). So the index also holds questions the help center does not answer
 (``data/kb_not_covered.yml``), and each hit carries the cosine of the nearest
-of them: ``answers`` declines when the best article is not clearly nearer the
+of them: the rule declines when the best article is not clearly nearer the
 question than that, by a margin calibrated with the threshold.
+
+Nor can a score tell which of two sibling articles a question wants when both
+fit about equally ("my gift card" on buying one and on using one): a coin flip
+there is a confidently wrong answer half the time. So the rule also asks the
+best article to lead the runner-up by a calibrated amount, and otherwise says
+honestly that it has no answer and offers a person.
 """
 
 from __future__ import annotations
@@ -56,12 +62,26 @@ class Hit:
     dense: float
     lexical: float
     not_covered: float = -1.0  # the nearest not-covered question's cosine
+    runner_up: float = -1.0  # the best other article's score (-1: there is none)
 
 
-def answers(hit: Hit, threshold: float, margin: float) -> bool:
-    """The decision: a high enough score, and nearer an article than anything
-    the help center does not cover."""
-    return hit.score >= threshold and hit.dense - hit.not_covered >= margin
+@dataclass(frozen=True)
+class Rule:
+    """When the best article answers a question; each part calibrated
+    (``evaluation.calibrate``) and set in the action server's settings."""
+
+    threshold: float  # the hybrid score it needs at least
+    margin: float = -1.0  # its lead in cosine over the nearest not-covered question
+    lead: float = 0.0  # its lead in score over the runner-up article
+
+    def answers(self, hit: Hit) -> bool:
+        return self.fits(hit) and hit.score - hit.runner_up >= self.lead
+
+    def fits(self, hit: Hit) -> bool:
+        """Good enough to answer, were the runner-up not as good."""
+        return (
+            hit.score >= self.threshold and hit.dense - hit.not_covered >= self.margin
+        )
 
 
 def article_texts(title: str, questions: list[str], answer: str) -> list[str]:
@@ -162,9 +182,10 @@ class Index:
             fused = lexical
         else:
             fused = (1 - self.lexical_weight) * dense + self.lexical_weight * lexical
-        k = min(k, len(self.entries))
-        top = np.argpartition(-fused, k - 1)[:k]
+        wanted = min(max(k, 2), len(self.entries))  # the runner-up, always
+        top = np.argpartition(-fused, wanted - 1)[:wanted]
         top = top[np.argsort(-fused[top], kind="stable")]
+        second = float(fused[top[1]]) if len(top) > 1 else -1.0
         not_covered = self.not_covered_similarity(query_vector)
         return [
             Hit(
@@ -174,8 +195,9 @@ class Index:
                 dense=float(dense[i]),
                 lexical=float(lexical[i]),
                 not_covered=not_covered,
+                runner_up=second if rank == 0 else float(fused[top[0]]),
             )
-            for i in top
+            for rank, i in enumerate(top[:k])
         ]
 
     def memory_bytes(self) -> int:

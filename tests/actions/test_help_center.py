@@ -82,6 +82,24 @@ async def test_an_uncovered_question_is_declined_honestly_with_a_person_offered(
     assert row.answered is False and row.article_slug  # the nearest, for analytics
 
 
+async def test_a_question_two_articles_fit_asks_which_and_a_title_answers(
+    domain: dict[str, Any], engine: Engine
+) -> None:
+    """ "Do you have gift cards?" fits buying one and their expiry about
+    equally: the customer is asked which, and the button's text (the title)
+    gets that article."""
+    dispatcher, events = await ask("do you have gift cards?", domain)
+    assert events == [] and responses(dispatcher) == ["utter_kb_which"]
+    [message] = dispatcher.messages  # the buttons send "{first}" and "{second}"
+    titles = [message["first"], message["second"]]
+    assert "How do I buy a gift card?" in titles
+    [row] = answers(engine)
+    assert row.answered is False  # not an answer yet, nor a decline
+    for title in titles:
+        dispatcher, _ = await ask(title, domain)
+        assert rendered(dispatcher, domain)[0].startswith(title)
+
+
 async def test_the_return_policy_quotes_the_configured_window(
     domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,19 +243,19 @@ async def test_an_edited_article_is_answered_without_a_restart(
     domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KB_REFRESH_SECONDS", "1")
-    question = "do you sell replacement lids for the travel mug"
+    question = "do you run workshops on brewing coffee at the store"
     dispatcher, _ = await ask(question, domain)
     assert responses(dispatcher) == ["utter_kb_no_answer"]
-    lids = ArticleData(
-        title="Do you sell replacement lids?",
-        answer="Yes: replacement lids for every travel mug are in the Spares shop.",
-        questions=("replacement lid for my travel mug", "spare mug lids"),
+    workshops = ArticleData(
+        title="Do you run coffee workshops?",
+        answer="Yes: a brewing workshop every first Saturday in our London store.",
+        questions=("coffee brewing workshop", "barista class in store"),
     )
     with session_scope() as session:
-        save_articles(session, [lids], actor="test")
+        save_articles(session, [workshops], actor="test")
     time.sleep(1.1)  # KB_REFRESH_SECONDS
     dispatcher, _ = await ask(question, domain)
-    assert rendered(dispatcher, domain)[0].startswith("Do you sell replacement lids?")
+    assert rendered(dispatcher, domain)[0].startswith("Do you run coffee workshops?")
 
 
 async def test_a_complaint_an_article_answers_gets_the_article(

@@ -44,6 +44,7 @@ async def test_buttons_degrade_where_a_channel_has_none(name: str) -> None:
     slots = {"order_id": "ORD-1001", "items": "1 x Mug", "total": "$12.00"}
     # What actions pass with the response (a help-center article's).
     slots |= {"title": "Do you gift wrap?", "answer": "Yes, for $4.95."}
+    slots |= {"first": "Do you gift wrap?", "second": "Do you sell gift cards?"}
     tracker.slots.update(
         {
             key: TextSlot(key, mappings=[], initial_value=value)

@@ -254,15 +254,15 @@ def test_a_question_nearer_a_not_covered_one_is_declined(
     """Any score clears a threshold of 0; the not-covered margin still declines
     a question that is nearer something the help center does not answer."""
     from actions.kb.knowledge import KnowledgeBase, embedder_from_settings
+    from actions.kb.retrieval import Rule
 
     main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
 
     def knowledge(margin: float) -> KnowledgeBase:
         return KnowledgeBase(
             embedder_from_settings(),
-            threshold=0.0,
+            Rule(threshold=0.0, margin=margin),
             refresh_seconds=3600,
-            margin=margin,
             not_covered=["how tall is mount everest", "how high are the alps"],
         )
 
@@ -273,3 +273,26 @@ def test_a_question_nearer_a_not_covered_one_is_declined(
     assert not declined.answered and declined.hit.slug == "ship-to-canada"
     assert declined.hit.not_covered > declined.hit.dense
     assert checked.decide("can you send a parcel to vancouver").answered
+
+
+def test_a_question_two_articles_fit_equally_is_declined(
+    kb_url: str, tmp_path: Path
+) -> None:
+    """A question that fits two articles about as well is declined when the
+    rule asks for a lead over the runner-up; a clear one is still answered."""
+    from actions.kb.knowledge import KnowledgeBase, embedder_from_settings
+    from actions.kb.retrieval import Rule
+
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
+
+    def knowledge(lead: float) -> KnowledgeBase:
+        return KnowledgeBase(
+            embedder_from_settings(), Rule(threshold=0.0, lead=lead), 3600
+        )
+
+    both = "shipping to canada and changing my address"
+    close = knowledge(0.0).decide(both)
+    assert close.answered
+    assert 0 <= close.hit.score - close.hit.runner_up < 0.1
+    assert not knowledge(0.1).decide(both).answered
+    assert knowledge(0.1).decide("can you send a parcel to vancouver").answered
