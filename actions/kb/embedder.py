@@ -31,6 +31,14 @@ BATCH_SIZE = 32
 RUNTIMES = ("onnx", "torch")
 
 
+def vectors_name(model: str, runtime: str, precision: str) -> str:
+    """What stored vectors are labelled with: the model, and ``+int8`` where
+    quantized (ONNX float32 and eager PyTorch give the same vectors; int8 does
+    not quite, and a question is compared only with vectors made its way)."""
+    quantized = runtime == "onnx" and precision == "int8"
+    return base_models.name_of(model) + ("+int8" if quantized else "")
+
+
 class SentenceEmbedder:
     """Texts to unit vectors (float32); thread-safe, one model per process."""
 
@@ -52,7 +60,7 @@ class SentenceEmbedder:
         transformers_logging.set_verbosity_error()
         transformers_logging.disable_progress_bar()
         folder = base_models.resolve(model)
-        self.name = base_models.name_of(model)
+        self.name = vectors_name(model, runtime, precision)
         self.runtime = runtime
         self.query_prefix, self.passage_prefix = base_models.prefixes(model)
         self.tokenizer = AutoTokenizer.from_pretrained(folder)

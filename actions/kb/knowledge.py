@@ -32,11 +32,10 @@ import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-import base_models
 import settings.action_server as settings
 from actions.db.engine import session_scope
 from actions.db.models import Article
-from actions.kb.embedder import SentenceEmbedder
+from actions.kb.embedder import SentenceEmbedder, vectors_name
 from actions.kb.retrieval import Entry, Hit, Index, Rule, article_texts
 
 logger = logging.getLogger(__name__)
@@ -64,10 +63,13 @@ def embedder_from_settings() -> SentenceEmbedder:
     One thread: a process embeds one short question at a time, which a second
     thread barely speeds up, and the replicas beside it want the other cores.
     """
+    return SentenceEmbedder(*_configured_embedder(), threads=1)
+
+
+def _configured_embedder() -> tuple[str, str, str]:
+    """The model, runtime and precision the settings ask for."""
     runtime, _, precision = settings.KB_EMBEDDING_RUNTIME.read().partition("-")
-    return SentenceEmbedder(
-        settings.KB_EMBEDDING_MODEL.read(), runtime, precision or "float32", threads=1
-    )
+    return settings.KB_EMBEDDING_MODEL.read(), runtime, precision or "float32"
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def _stale(model_name: str):
 def embed_if_missing(session: Session) -> int:
     """Embed the articles that need it, loading the model only if any do
     (``make seed`` runs before every start; it should not load torch for nothing)."""
-    name = base_models.name_of(settings.KB_EMBEDDING_MODEL.read())
+    name = vectors_name(*_configured_embedder())
     if not session.scalar(select(func.count(Article.id)).where(_stale(name))):
         return 0
     return embed_missing(session, embedder_from_settings())

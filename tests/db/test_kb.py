@@ -170,7 +170,7 @@ def test_added_and_edited_articles_are_embedded_and_found(
 ) -> None:
     main(["import", str(write_folder(tmp_path / "kb", ARTICLES))])
     imported = stored_article(kb_url, "gift-cards")
-    assert imported.embedding and imported.embedding_model == "all-MiniLM-L6-v2"
+    assert imported.embedding and imported.embedding_model == "all-MiniLM-L6-v2+int8"
     assert main([
         "add", "--title", "Do you repair headphones?",
         "--answer", "Yes, within two years of purchase.",
