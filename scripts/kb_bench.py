@@ -219,7 +219,10 @@ def generated_index(kb, size: int, rng: random.Random):
 
 def latency(kb, questions: list[str]) -> None:
     rng = random.Random(7)
-    print(f"\n== Retrieval latency on one core ({kb.embedder.runtime}) ==")
+    embedder = kb.embedder
+    print(
+        f"\n== Retrieval latency on one core ({embedder.name}, {embedder.runtime}) =="
+    )
     print("(embedding the question is the same at every size; ranking grows)")
     print(
         f"{'articles':>9} {'embed+rank p50':>14} {'p95 ms':>7} "
