@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.nlg.interpolator import interpolate_text
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -144,15 +144,23 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [message["response"] for message in dispatcher.messages]
 
 
-def rendered(dispatcher: CollectingDispatcher, domain: dict[str, Any]) -> list[str]:
-    """The texts customers would see, filled in as Rasa's NLG does."""
+def rendered(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], language: str = "en"
+) -> list[str]:
+    """The texts customers would see in ``language``, filled in as Rasa's NLG
+    does (the ``language`` slot chooses the variation)."""
+    generator = TemplatedNaturalLanguageGenerator(domain["responses"])
     texts = []
     for message in dispatcher.messages:
-        template = domain["responses"][message["response"]][0]["text"]
         values = {
-            key: value for key, value in message.items() if isinstance(value, str)
+            key: value
+            for key, value in message.items()
+            if isinstance(value, str) and key not in ("response", "template")
         }
-        text = interpolate_text(template, values)
+        reply = generator.generate_from_slots(
+            message["response"], {"language": language}, "rest", **values
+        )
+        text = reply["text"]
         assert "{" not in text, f"unfilled placeholder in {message['response']}: {text}"
         texts.append(text)
     return texts

@@ -47,7 +47,7 @@ async def test_asked_with_buttons_after_a_resolved_task(domain: dict[str, Any]) 
     [question] = [
         variation
         for variation in domain["responses"]["utter_ask_rating"]
-        if "channel" not in variation
+        if "channel" not in variation and "condition" not in variation
     ]
     payloads = [button["payload"] for button in question["buttons"]]
     assert [interpolate_text(payload, {}) for payload in payloads] == [

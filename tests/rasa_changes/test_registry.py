@@ -20,6 +20,7 @@ from tests.conftest import REPO_ROOT
 NEW_TO_RASA = {
     # A new NLU component on Rasa's public GraphComponent API: it replaces nothing.
     "components.intent_sentiment_classifier.BertIntentSentimentClassifier",
+    "components.language_detector.LanguageDetector",
 }
 PROJECT_PACKAGES = ("actions", "cluster", "components", "connectors", "scripts",
                     "stores", "deploy")  # fmt: skip
