@@ -18,7 +18,7 @@ from actions.db.repository import (
     find_order_for_customer,
     refund_status,
 )
-from actions.formatting import order_details
+from actions.formatting import language_of, order_details
 from actions.free_text import is_clear_stop
 from actions.history import latest_intent
 from actions.privacy import mask_secrets
@@ -192,10 +192,11 @@ class ActionAskCancelConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         order_id, email = tracker.get_slot("order_id"), tracker.get_slot("email")
+        language = language_of(tracker)
 
         def describe(session: Session) -> dict[str, str] | None:
             order = find_order_for_customer(session, order_id, email)
-            return order_details(order) if order is not None else None
+            return order_details(order, language) if order is not None else None
 
         details = await in_transaction(describe)
         if details is None:

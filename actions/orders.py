@@ -21,7 +21,7 @@ from actions.db.repository import (
     find_order_for_customer,
     refund_status,
 )
-from actions.formatting import Reply, day, money, order_details
+from actions.formatting import ENGLISH, Reply, day, language_of, money, order_details
 from actions.handoff import ActionHandoff
 from actions.order_form import ORDER_TASK
 from actions.shop_rules import return_window_days
@@ -41,10 +41,14 @@ class OrderRequest:
     cancel_confirmed: bool | None
     return_reason: str | None
     conversation_id: str
+    language: str = ENGLISH  # how dates and amounts are written
 
 
-def _status(_session: Session, order: Order, _request: OrderRequest) -> Reply:
-    return Reply(f"utter_order_status_{order.status.value}", order_details(order))
+def _status(_session: Session, order: Order, request: OrderRequest) -> Reply:
+    return Reply(
+        f"utter_order_status_{order.status.value}",
+        order_details(order, request.language),
+    )
 
 
 def _cancel(session: Session, order: Order, request: OrderRequest) -> Reply:
@@ -66,6 +70,7 @@ def _cancel(session: Session, order: Order, request: OrderRequest) -> Reply:
 
 def _return(session: Session, order: Order, request: OrderRequest) -> Reply:
     """Open a return (RMA + refund date), or say why it cannot be opened."""
+    language = request.language
     values = {"order_id": order.number, "return_window_days": str(return_window_days())}
     if order.status is OrderStatus.CANCELLED:
         return Reply("utter_return_cancelled_order", values)
@@ -79,12 +84,12 @@ def _return(session: Session, order: Order, request: OrderRequest) -> Reply:
     # Each outcome carries the fields its answer needs (see ReturnResult).
     if result.outcome is ReturnOutcome.CREATED:
         values["rma_number"] = str(result.rma_number)
-        values["refund_amount"] = money(result.refund_amount)
-        values["refund_expected_by"] = day(result.refund_expected_by)
+        values["refund_amount"] = money(result.refund_amount, language=language)
+        values["refund_expected_by"] = day(result.refund_expected_by, language=language)
     elif result.outcome is ReturnOutcome.ALREADY_EXISTS:
         values["rma_number"] = str(result.rma_number)
     elif result.outcome is ReturnOutcome.WINDOW_EXPIRED:
-        values["window_ends"] = day(result.window_ends)
+        values["window_ends"] = day(result.window_ends, language=language)
     responses = {
         ReturnOutcome.CREATED: "utter_return_created",
         ReturnOutcome.ALREADY_EXISTS: "utter_return_exists",
@@ -95,8 +100,9 @@ def _return(session: Session, order: Order, request: OrderRequest) -> Reply:
     return Reply(responses[result.outcome], values)
 
 
-def _refund(session: Session, order: Order, _request: OrderRequest) -> Reply:
+def _refund(session: Session, order: Order, request: OrderRequest) -> Reply:
     """The newest refund for the order, pending (with its date) or paid."""
+    language = request.language
     refunds = refund_status(session, order.customer_id, order.number)
     if not refunds:
         return Reply("utter_no_refund", {"order_id": order.number})
@@ -104,16 +110,16 @@ def _refund(session: Session, order: Order, _request: OrderRequest) -> Reply:
     values = {
         "order_id": order.number,
         "rma_number": refund.return_.rma_number,
-        "refund_amount": money(refund.amount),
+        "refund_amount": money(refund.amount, language=language),
     }
     if refund.status is RefundStatus.PROCESSED and refund.processed_at is not None:
         return Reply(
             "utter_refund_processed",
-            {**values, "processed_on": day(refund.processed_at)},
+            {**values, "processed_on": day(refund.processed_at, language=language)},
         )
     return Reply(
         "utter_refund_pending",
-        {**values, "refund_expected_by": day(refund.expected_by)},
+        {**values, "refund_expected_by": day(refund.expected_by, language=language)},
     )
 
 
@@ -164,6 +170,7 @@ class ActionOrderFollowup(Action):
             cancel_confirmed=tracker.get_slot("cancel_confirmed"),
             return_reason=tracker.get_slot("return_reason"),
             conversation_id=tracker.sender_id,
+            language=language_of(tracker),
         )
         reply = await in_transaction(lambda session: answer(session, request))
         dispatcher.utter_message(response=reply.response, **reply.values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -158,13 +159,19 @@ async def test_verified_customer_is_not_asked_again(
 # --- follow-up -----------------------------------------------------------------
 
 
-async def follow_up(domain: dict[str, Any], engine: Engine, task: str) -> list[str]:
-    slots = {"account_task": task, "verified_customer_id": customer_id(engine, ALICE)}
+async def follow_up(
+    domain: dict[str, Any], engine: Engine, task: str, language: str = "en"
+) -> list[str]:
+    slots = {
+        "account_task": task,
+        "verified_customer_id": customer_id(engine, ALICE),
+        "language": language,
+    }
     dispatcher = CollectingDispatcher()
     assert (
         await ActionAccountFollowup().run(dispatcher, make_tracker(slots), domain) == []
     )
-    return rendered(dispatcher, domain)
+    return rendered(dispatcher, domain, language)
 
 
 async def test_balance(domain: dict[str, Any], engine: Engine) -> None:
@@ -195,6 +202,20 @@ async def test_list_of_orders(domain: dict[str, Any], engine: Engine) -> None:
     assert lines[0].endswith(
         "processing, $145.00 - Running shoes, 2 x Sport socks (3-pack)"
     )
+
+
+async def test_in_chinese_amounts_dates_and_statuses_read_as_chinese(
+    domain: dict[str, Any], engine: Engine
+) -> None:
+    [balance] = await follow_up(domain, engine, "balance", "zh")
+    assert "尾号 1001" in balance and "2,450.75 美元" in balance
+    [statement] = await follow_up(domain, engine, "transactions", "zh")
+    first = statement.split("\n")[1]
+    assert re.match(r"\d{1,2}月\d{1,2}日（周[一二三四五六日]）", first), first
+    assert first.endswith("-89.99 美元")
+    [orders] = await follow_up(domain, engine, "orders", "zh")
+    assert "ORD-1002（" in orders
+    assert "：处理中，145.00 美元，Running shoes、Sport socks (3-pack) × 2" in orders
 
 
 async def test_nothing_shown_without_verification(

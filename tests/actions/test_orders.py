@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -24,11 +25,12 @@ from tests.actions.helpers import (
 
 
 async def follow_up(domain: dict[str, Any], **slots: Any) -> list[str]:
-    """Run the follow-up with ``slots`` as left by the form; the texts it sends."""
+    """Run the follow-up with ``slots`` as left by the form; the texts it sends
+    (in the ``language`` slot's language)."""
     dispatcher = CollectingDispatcher()
     events = await ActionOrderFollowup().run(dispatcher, make_tracker(slots), domain)
     assert events == []
-    return rendered(dispatcher, domain)
+    return rendered(dispatcher, domain, slots.get("language", "en"))
 
 
 async def test_status_of_alices_shipped_order(
@@ -45,6 +47,18 @@ async def test_status_of_alices_shipped_order(
         "Items: Wireless headphones\n"
         "Total: $89.99"
     )
+
+
+async def test_status_in_chinese_has_chinese_dates_and_amounts(
+    domain: dict[str, Any], db_url: str
+) -> None:
+    [text] = await follow_up(
+        domain, order_task="status", order_id="ORD-1001", email=ALICE, language="zh"
+    )
+    expected = day(utcnow().date() + timedelta(days=2), language="zh")
+    assert "ORD-1001" in text and "UPS" in text and "1Z999AA10123456784" in text
+    assert expected in text and "89.99 美元" in text
+    assert re.fullmatch(r"(\d{4}年)?\d{1,2}月\d{1,2}日（周[一二三四五六日]）", expected)
 
 
 @pytest.mark.parametrize(
