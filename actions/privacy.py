@@ -13,6 +13,11 @@ _NAMED_SECRET = re.compile(
     r"\b(pin|passcode|pass code|password|security code|code)(\s*(?:is|:)?\s*)\d{4,8}\b",
     re.IGNORECASE,
 )
+# The same in Chinese, "我的密码是4321", "验证码：0420". No \b: Chinese characters
+# are word characters, so there is no boundary between 是 and 4321.
+_NAMED_SECRET_ZH = re.compile(
+    r"(密码|口令|验证码|安全码|支付密码|pin码|PIN码)(\s*(?:是|为|:|：)?\s*)\d{4,8}(?!\d)"
+)
 
 
 def _card_placeholder(match: re.Match[str]) -> str:
@@ -27,4 +32,5 @@ def mask_card_numbers(text: str) -> str:
 
 def mask_secrets(text: str) -> str:
     """Mask card numbers and passcodes that are named as such in free text."""
-    return _NAMED_SECRET.sub(rf"\1\2{PASSCODE_MASK}", mask_card_numbers(text))
+    masked = _NAMED_SECRET.sub(rf"\1\2{PASSCODE_MASK}", mask_card_numbers(text))
+    return _NAMED_SECRET_ZH.sub(rf"\1\2{PASSCODE_MASK}", masked)
