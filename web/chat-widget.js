@@ -20,6 +20,10 @@
  * keeps its own transcript beside the session id, because reading it back from
  * Rasa would need the HTTP API's token in a public page.
  * Bot text is shown as plain text (no Markdown, no HTML).
+ *
+ * The widget's own texts (launcher, placeholder, buttons, status lines) follow
+ * the page's language (<html lang="zh-CN"> gives Chinese) or the `language`
+ * option ("en" or "zh"); the assistant's replies follow the customer's messages.
  */
 (function () {
   "use strict";
@@ -27,6 +31,47 @@
   var STORAGE_KEY = "rasa-chat";
   var MAX_ENTRIES = 200;
   var TYPING_TIMEOUT_MS = 30000;
+  var TEXTS = {
+    en: {
+      title: "Customer service",
+      launcher: "Chat with us",
+      close: "Close chat",
+      conversation: "Conversation",
+      typing: "The assistant is typing",
+      placeholder: "Type your message\u2026",
+      send: "Send",
+      yourMessage: "Your message",
+      you: "You: ",
+      assistant: "Assistant: ",
+      suggestions: "Suggested replies",
+      connecting: "Connecting\u2026",
+      reconnecting: "Connection lost. Reconnecting\u2026",
+      retrying: "Can't reach the assistant right now. Retrying\u2026",
+      failed: "The chat could not be started. Please reload the page.",
+    },
+    zh: {
+      title: "在线客服",
+      launcher: "联系客服",
+      close: "关闭对话",
+      conversation: "对话记录",
+      typing: "客服正在输入",
+      placeholder: "请输入您的问题\u2026",
+      send: "发送",
+      yourMessage: "您的消息",
+      you: "您：",
+      assistant: "客服：",
+      suggestions: "推荐回复",
+      connecting: "正在连接\u2026",
+      reconnecting: "连接已断开，正在重新连接\u2026",
+      retrying: "暂时无法连接客服，正在重试\u2026",
+      failed: "对话无法启动，请刷新页面。",
+    },
+  };
+
+  function textsFor(language) {
+    var wanted = (language || document.documentElement.lang || "en").toLowerCase();
+    return wanted.indexOf("zh") === 0 ? TEXTS.zh : TEXTS.en;
+  }
 
   function element(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -47,14 +92,14 @@
     return { sessionId: null, open: false, transcript: [] };
   }
 
-  function buildDom(title) {
+  function buildDom(title, T) {
     var root = element("div", { class: "rasa-chat" });
     var launcher = element("button", {
       type: "button",
       class: "rasa-chat__launcher",
       "aria-expanded": "false",
       "aria-controls": "rasa-chat-panel",
-    }, "Chat with us");
+    }, T.launcher);
     var panel = element("section", {
       id: "rasa-chat-panel",
       class: "rasa-chat__panel",
@@ -66,19 +111,19 @@
     var close = element("button", {
       type: "button",
       class: "rasa-chat__close",
-      "aria-label": "Close chat",
+      "aria-label": T.close,
     }, "\u00d7");
     header.append(element("h2", { id: "rasa-chat-title" }, title), close);
     var log = element("ol", {
       class: "rasa-chat__log",
       role: "log",
       "aria-live": "polite",
-      "aria-label": "Conversation",
+      "aria-label": T.conversation,
       tabindex: "0",
     });
     var typing = element("p", { class: "rasa-chat__typing", role: "status" });
     typing.append(
-      element("span", { class: "rasa-chat__sr" }, "The assistant is typing"),
+      element("span", { class: "rasa-chat__sr" }, T.typing),
       element("span", { class: "rasa-chat__dots", "aria-hidden": "true" })
     );
     typing.hidden = true;
@@ -89,12 +134,12 @@
       id: "rasa-chat-input",
       type: "text",
       autocomplete: "off",
-      placeholder: "Type your message\u2026",
+      placeholder: T.placeholder,
     });
-    var sendButton = element("button", { type: "submit", class: "rasa-chat__send" }, "Send");
+    var sendButton = element("button", { type: "submit", class: "rasa-chat__send" }, T.send);
     sendButton.disabled = true;
     form.append(
-      element("label", { for: "rasa-chat-input", class: "rasa-chat__sr" }, "Your message"),
+      element("label", { for: "rasa-chat-input", class: "rasa-chat__sr" }, T.yourMessage),
       input,
       sendButton
     );
@@ -107,11 +152,12 @@
   }
 
   function start(options) {
-    var config = Object.assign({ title: "Customer service", storage: "session" }, options);
+    var T = textsFor(options && options.language);
+    var config = Object.assign({ title: T.title, storage: "session" }, options);
     var rasaUrl = config.rasaUrl || location.protocol + "//" + location.hostname + ":5005";
     var store = config.storage === "local" ? window.localStorage : window.sessionStorage;
     var state = loadState(store);
-    var ui = buildDom(config.title);
+    var ui = buildDom(config.title, T);
     var socket = null;
     var ready = false; // true once the server confirmed the session: messages can go
     var typingTimer = null;
@@ -148,7 +194,7 @@
       var item = element("li", { class: "rasa-chat__message rasa-chat__message--" + entry.from });
       var bubble = element("p", { class: "rasa-chat__bubble" });
       bubble.append(
-        element("span", { class: "rasa-chat__sr" }, entry.from === "user" ? "You: " : "Assistant: "),
+        element("span", { class: "rasa-chat__sr" }, entry.from === "user" ? T.you : T.assistant),
         document.createTextNode(entry.text)
       );
       item.append(bubble);
@@ -156,7 +202,7 @@
         var group = element("div", {
           class: "rasa-chat__replies",
           role: "group",
-          "aria-label": "Suggested replies",
+          "aria-label": T.suggestions,
         });
         entry.buttons.forEach(function (button) {
           var choice = element("button", { type: "button" }, button.title);
@@ -211,7 +257,7 @@
 
     function connect() {
       if (socket) return;
-      setStatus("Connecting\u2026");
+      setStatus(T.connecting);
       socket = window.io(rasaUrl, socketOptions());
       var restarting = false;
       socket.on("connect", function () {
@@ -232,7 +278,7 @@
       socket.on("disconnect", function (reason) {
         setReady(false);
         setTyping(false);
-        setStatus("Connection lost. Reconnecting\u2026");
+        setStatus(T.reconnecting);
         // socket.io does not reconnect after the server closed the socket itself.
         if (restarting && reason === "io server disconnect") {
           restarting = false;
@@ -242,8 +288,8 @@
       socket.on("connect_error", function () {
         setStatus(
           socket.active
-            ? "Can't reach the assistant right now. Retrying\u2026"
-            : "The chat could not be started. Please reload the page."
+            ? T.retrying
+            : T.failed
         );
       });
       socket.on("bot_uttered", function (message) {
