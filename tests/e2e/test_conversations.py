@@ -5,7 +5,10 @@ The servers and the database come from tests/e2e/conftest.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import requests
 from sqlalchemy import select
 
 from actions.db.models import CsatRating, Order, OrderStatus, Return
@@ -92,3 +95,30 @@ def test_a_return_reason_that_sounds_like_stop_is_the_reason(
     reply = texts(chat("changed my mind"))
     assert "Your return for order ORD-1003 is open." in reply
     assert return_reasons(database_url, "ORD-1003") == ["changed my mind"]
+
+
+HAN = re.compile("[\u4e00-\u9fff]")
+
+
+def tracker_of(rasa_url: str, sender: str) -> dict:
+    response = requests.get(f"{rasa_url}/conversations/{sender}/tracker", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_each_reply_follows_the_language_of_the_message(
+    chat: Chat, rasa_url: str
+) -> None:
+    """Chinese gets Chinese, English English, in one conversation; an order
+    number inside Chinese text is found; hostile Chinese input gets an answer."""
+    assert HAN.search(texts(chat("你好")))
+    english = texts(chat("hello"))
+    assert english and not HAN.search(english)
+    assert HAN.search(texts(chat("我的订单ORD-1001到哪了？")))
+    tracker = tracker_of(rasa_url, chat.sender)
+    entities = tracker["latest_message"]["entities"]
+    assert ("order_id", "ORD-1001") in [(e["entity"], e["value"]) for e in entities]
+    assert tracker["slots"]["language"] == "zh"
+    assert HAN.search(texts(chat("ORD-1001")))  # no words: still Chinese
+    hostile = texts(chat("退款！" * 2000 + "😡😡\x00\x07\u202e"))
+    assert HAN.search(hostile)
