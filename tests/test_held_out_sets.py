@@ -11,6 +11,7 @@ from components.sentiment_data import SENTIMENT_LABELS, read_sentiment_csv
 from tests.conftest import REPO_ROOT
 
 DATA = REPO_ROOT / "data"
+DATA_ZH = REPO_ROOT / "data_zh"
 HELD_OUT = REPO_ROOT / "tests" / "data"
 
 
@@ -31,8 +32,12 @@ def repeated(texts: list[str]) -> list[str]:
 
 
 def trained_texts() -> set[str]:
-    texts = {text for path in DATA.glob("*.yml") for text, _ in _examples_of(path)}
-    texts |= {text for text, _ in read_sentiment_csv(DATA / "sentiment.csv")}
+    """Every training sentence: the default model's (data/) and the Chinese
+    data the bilingual model adds (data_zh/)."""
+    yml = [*DATA.glob("*.yml"), *DATA_ZH.glob("*.yml")]
+    texts = {text for path in yml for text, _ in _examples_of(path)}
+    for path in (DATA / "sentiment.csv", DATA_ZH / "sentiment.csv"):
+        texts |= {text for text, _ in read_sentiment_csv(path)}
     return {normalised(text) for text in texts}
 
 
