@@ -21,7 +21,7 @@ export PYTHONPATH := $(CURDIR)
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv \
 	$(wildcard components/*.py) $(wildcard base_models/*.py)
 
-.PHONY: run test test-fast setup setup-dev system-packages web-deps train seed serve \
+.PHONY: run test test-fast setup setup-dev system-packages web-deps train train-bilingual seed serve \
 	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb lint format \
 	clean
 
@@ -62,6 +62,13 @@ $(DEBIAN_STAMP):
 	touch $@
 
 train: setup $(MODEL)  ## Train the model if data, config or components changed
+
+# The Chinese + English assistant beside the default (docs/languages.md).
+BILINGUAL_MODEL := models/assistant-bilingual.tar.gz
+train-bilingual: setup $(BILINGUAL_MODEL)  ## Train the bilingual model (config_bilingual.yml)
+
+$(BILINGUAL_MODEL): $(TRAINING_INPUTS) config_bilingual.yml $(wildcard data_zh/*) | setup
+	scripts/train.sh bilingual
 
 $(MODEL): $(TRAINING_INPUTS) | setup
 	scripts/train.sh

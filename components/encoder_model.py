@@ -73,12 +73,18 @@ class IntentSentimentModel(nn.Module):
 
     @classmethod
     def from_base_model(
-        cls, model_name_or_path: str, labels: LabelSpace, max_seq_length: int
+        cls,
+        model_name_or_path: str,
+        labels: LabelSpace,
+        max_seq_length: int,
+        layers: int | None = None,
     ) -> IntentSentimentModel:
-        """Start from pre-trained encoder weights with freshly initialised heads."""
+        """Start from pre-trained encoder weights with freshly initialised heads;
+        with ``layers``, only the encoder's first ``layers`` transformer layers."""
         _quiet_transformers()
         tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-        encoder = AutoModel.from_pretrained(model_name_or_path)
+        kept = {"num_hidden_layers": layers} if layers else {}
+        encoder = AutoModel.from_pretrained(model_name_or_path, **kept)
         return cls(encoder, tokenizer, labels, max_seq_length)
 
     @property

@@ -34,6 +34,13 @@ def read_sentiment_csv(path: str | Path) -> list[tuple[str, str]]:
     return rows
 
 
+def sentiment_files(configured: str | list[str] | None) -> list[str]:
+    """The ``sentiment_data`` option as a list: one file, several, or none."""
+    if not configured:
+        return []
+    return [configured] if isinstance(configured, (str, Path)) else list(configured)
+
+
 def file_fingerprint(path: str | Path) -> str:
     """Content hash, so editing the file retrains the model and renaming does not."""
     path = Path(path)

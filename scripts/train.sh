@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Train models/assistant.tar.gz with `rasa train`. Everything Rasa prints goes to
-# var/log/train.log; the terminal shows what is happening and how long it takes.
+# var/log/train-NAME.log; the terminal shows what is happening and how long it takes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set -a; . settings/offline.env; set +a  # no model hub, no telemetry
 export PYTHONPATH=$PWD
 mkdir -p var/log
-log=var/log/train.log
-echo "train: training the assistant (about 4-5 minutes on 2 cores; log: $log)"
+# `train.sh bilingual`: the Chinese + English assistant (config_bilingual.yml).
+if [ "${1:-}" = bilingual ]; then
+  name=assistant-bilingual
+  .venv/bin/python -m scripts.bilingual_config var/bilingual/config.yml
+  arguments=(--config var/bilingual/config.yml --data data data_zh)
+  duration="about 12 minutes"
+else
+  name=assistant
+  arguments=()
+  duration="about 4-5 minutes"
+fi
+log=var/log/train-$name.log
+echo "train: training $name ($duration on 2 cores; log: $log)"
 started=$SECONDS
 # Progress lines only: each NLU epoch (with the time left), each component, the end.
 show='components\.training +- |Starting to train component|Your Rasa model is trained'
-if .venv/bin/rasa train --fixed-model-name assistant --out models 2>&1 \
+if .venv/bin/rasa train "${arguments[@]}" --fixed-model-name "$name" --out models 2>&1 \
   | tee "$log" | sed -u 's/\r/\n/g' | grep --line-buffered -E "$show" \
   | sed -u -E 's/^.*(components\.training|rasa\.engine\.training\.hooks) +- /  /; s/\x1b\[[0-9;]*m//g'; then
-  echo "train: done in $((SECONDS - started)) s: models/assistant.tar.gz"
+  echo "train: done in $((SECONDS - started)) s: models/$name.tar.gz"
 else
   echo "train: failed; the end of $log:" >&2
   tail -n 30 "$log" >&2

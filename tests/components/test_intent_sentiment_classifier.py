@@ -319,3 +319,49 @@ def test_bad_sentiment_label_is_reported(tmp_path) -> None:
             {**TINY_CONFIG, "sentiment_data": str(path)},
             training_data({"greet": GREETINGS, "order": ORDERS}),
         )
+
+
+ZH_ROWS = [
+    ("气死我了 什么破服务", "negative"),
+    ("我的订单到哪了", "neutral"),
+    ("太感谢了 服务真好", "positive"),
+]
+
+
+def test_a_bilingual_encoder_cut_to_its_first_layers_with_two_sentiment_files(
+    tmp_path,
+) -> None:
+    """The bilingual configuration's options: multilingual-e5-small kept to its
+    first layers, and one sentiment file per language, both read."""
+    english = write_sentiment_csv(tmp_path / "en.csv", SENTIMENT_ROWS)
+    chinese = write_sentiment_csv(tmp_path / "zh.csv", ZH_ROWS)
+    config = {
+        **TINY_CONFIG,
+        "epochs": 1,
+        "model_name_or_path": base_models.MULTILINGUAL_E5,
+        "jit_trace": False,
+        "encoder_layers": 2,
+        "sentiment_data": [str(english), str(chinese)],
+    }
+    data = training_data(
+        {
+            "greet": [*GREETINGS, "你好", "在吗"],
+            "order": [*ORDERS, "我的订单ORD-1001到哪了"],
+        }
+    )
+    storage, resource = train_component(tmp_path / "storage", config, data)
+    component = load_component(storage, resource, config)
+    assert component.model.encoder.config.num_hidden_layers == 2
+    assert parse(component, "我的快递什么时候到").get("sentiment")["label"]
+    before = BertIntentSentimentClassifier.fingerprint_addon(config)
+    write_sentiment_csv(chinese, ZH_ROWS + [("很满意", "positive")])
+    assert BertIntentSentimentClassifier.fingerprint_addon(config) != before
+
+
+def test_encoder_layers_must_be_positive(tmp_path) -> None:
+    with pytest.raises(InvalidConfigException, match="encoder_layers"):
+        train_component(
+            tmp_path / "storage",
+            {**TINY_CONFIG, "encoder_layers": 0},
+            training_data({"greet": GREETINGS, "order": ORDERS}),
+        )
