@@ -22,7 +22,7 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.c
 	$(wildcard components/*.py) $(wildcard base_models/*.py)
 
 .PHONY: run test test-fast setup setup-dev system-packages web-deps train train-bilingual seed serve \
-	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb lint format \
+	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb bench-languages lint format \
 	clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
@@ -103,6 +103,9 @@ bench: bench-nlu bench-kb  ## Both benchmarks below, one after the other
 
 bench-nlu: setup  ## NLU accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench
+
+bench-languages: setup $(MODEL) $(BILINGUAL_MODEL)  ## Default vs. bilingual model, English and Chinese
+	$(BIN)/python -m scripts.bench_languages
 
 bench-kb: setup $(MODEL)  ## Help center: hybrid/dense/lexical vs. FAQ intents, latency
 	$(BIN)/python -m scripts.kb_bench
