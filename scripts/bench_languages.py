@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import subprocess
 from pathlib import Path
 
 from rasa.utils.log_utils import configure_structlog
 
 from components.sentiment_data import read_sentiment_csv
 from scripts.bench import evaluate, load_test_examples
+from scripts.kb_bench import commit
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "data"
@@ -32,14 +32,6 @@ MODELS = {
     "default (MiniLM, English)": ROOT / "models" / "assistant.tar.gz",
     "bilingual (e5)": ROOT / "models" / "assistant-bilingual.tar.gz",
 }
-
-
-def commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-        text=True, check=False,
-    )  # fmt: skip
-    return result.stdout.strip() or "unknown"
 
 
 def main() -> None:
