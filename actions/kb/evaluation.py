@@ -149,6 +149,8 @@ def calibrate(
     score = np.array([h.score if h else -np.inf for h in best])[:, None, None, None]
     nearer = np.array([h.dense - h.not_covered if h else -np.inf for h in best])
     ahead = np.array([h.score - h.runner_up if h else -np.inf for h in best])
+    # Rule.answers for every question and every rule at once (questions x
+    # thresholds x margins x leads): a change to the rule belongs in both.
     answered = (
         (score >= np.array(THRESHOLDS)[None, :, None, None])
         & (nearer[:, None, None, None] >= np.array(margins)[None, None, :, None])
