@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,13 +32,17 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import base_models
+from components import onnx_model
 from components.encoder_model import (
     INFERENCE_PRECISIONS,
+    ONNX_INT8,
     IntentSentimentModel,
     LabelSpace,
     Prediction,
     for_inference,
 )
+from components.language_detector import CHINESE, ENGLISH, detect
+from components.onnx_model import OnnxIntentSentimentModel
 from components.sentiment_data import (
     SENTIMENT_LABELS,
     file_fingerprint,
@@ -45,12 +50,17 @@ from components.sentiment_data import (
     sentiment_files,
 )
 from components.training import LabelledTexts, TrainingSettings, fine_tune
+from settings import rasa_server
 
 logger = logging.getLogger(__name__)
 
 SENTIMENT = "sentiment"
 # Generous characters-per-word-piece allowance, used to cut giant inputs early.
 CHARACTERS_PER_TOKEN = 20
+# What `languages` may list: the detector's languages, and "none" for a message
+# with no words in it (an order number, "3", an emoji).
+NO_LANGUAGE = "none"
+LANGUAGES = (ENGLISH, CHINESE, NO_LANGUAGE)
 
 
 @DefaultV1Recipe.register(
@@ -73,6 +83,11 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             # CSV (text,label) of sentiment examples, or a list of them (one per
             # language); None = no sentiment head.
             "sentiment_data": None,
+            # The languages this classifier reads and learns from (en, zh, and
+            # "none" for messages with no words), by components.language_detector;
+            # None = every message. Two classifiers with different languages split
+            # the messages between them: each fits its own encoder.
+            "languages": None,
             # Keep only the encoder's first N transformer layers (None = all): a
             # 12-layer encoder at 6 trains and answers about twice as fast.
             "encoder_layers": None,
@@ -98,9 +113,11 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             # many conversations at once: one thread per parse costs half the CPU of
             # two threads that spin waiting for each other, for ~3 ms more latency.
             "inference_threads": 1,
-            # CPU inference precision: auto (bfloat16 where the CPU has it natively,
-            # else float32), float32, bfloat16, or int8 (dynamic quantisation).
-            "inference_precision": "auto",
+            # How the encoder answers on a CPU: onnx-int8 (the int8 ONNX graph
+            # saved with the model: fastest, docs/languages.md has its accuracy), or
+            # PyTorch at auto (bfloat16 where the CPU has it natively, else
+            # float32), float32, bfloat16 or int8 (dynamic quantisation).
+            "inference_precision": ONNX_INT8,
             # TorchScript-trace the encoder for CPU inference (less Python per call).
             "jit_trace": True,
             # "auto" (GPU when present), "cpu" or "cuda".
@@ -133,6 +150,14 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
                 raise InvalidConfigException(f"{key} must be at least 1")
         if config["encoder_layers"] is not None and int(config["encoder_layers"]) < 1:
             raise InvalidConfigException("encoder_layers must be at least 1, or null")
+        languages = config["languages"]
+        if languages is not None and (
+            not isinstance(languages, list) or not set(languages) <= set(LANGUAGES)
+        ):
+            raise InvalidConfigException(
+                f"languages must be null or a list of {list(LANGUAGES)}, "
+                f"not {languages!r}"
+            )
         if not 0 <= float(config["validation_split"]) < 1:
             raise InvalidConfigException("validation_split must be in [0, 1)")
 
@@ -190,7 +215,9 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [
-            m for m in training_data.intent_examples if m.get(TEXT) and m.get(INTENT)
+            m
+            for m in training_data.intent_examples
+            if m.get(TEXT) and m.get(INTENT) and self._reads(m.get(TEXT))
         ]
         if not examples:
             logger.warning(f"{self._name}: no intent examples, nothing to train.")
@@ -205,7 +232,12 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         sentiments = None
         sentiment_paths = sentiment_files(self.component_config["sentiment_data"])
         if sentiment_paths:
-            rows = [row for path in sentiment_paths for row in read_sentiment_csv(path)]
+            rows = [
+                (text, label)
+                for path in sentiment_paths
+                for text, label in read_sentiment_csv(path)
+                if self._reads(text)
+            ]
             sentiment_ids = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
             sentiments = LabelledTexts(
                 [text for text, _ in rows], [sentiment_ids[label] for _, label in rows]
@@ -242,6 +274,7 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             return
         with self._model_storage.write_to(self._resource) as directory:
             self.model.to("cpu").save(directory)
+            onnx_model.export(directory)
 
     @classmethod
     def load(
@@ -255,32 +288,58 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         component = cls(config, model_storage, resource, execution_context)
         try:
             with model_storage.read_from(resource) as directory:
-                model = IntentSentimentModel.load(directory)
+                component.model = component._answering_model(directory)
         except ValueError:
             logger.warning(
                 f"{component._name}: no trained model found; predicting nothing."
             )
             return component
-        config = component.component_config
-        if config["inference_threads"]:
-            torch.set_num_threads(int(config["inference_threads"]))
-        component.model = for_inference(
-            model,
-            config["inference_precision"],
-            component._device(),
-            trace=bool(config["jit_trace"]),
-        )
         component.model.predict(["warm up"])
         return component
+
+    def _answering_model(
+        self, directory: Path
+    ) -> IntentSentimentModel | OnnxIntentSentimentModel:
+        """The saved model in the form `inference_precision` asks for, or the
+        NLU_INFERENCE setting where set (config.yml is baked into the model)."""
+        config = self.component_config
+        threads = config["inference_threads"]
+        if threads:
+            torch.set_num_threads(int(threads))
+        precision = rasa_server.NLU_INFERENCE.read() or config["inference_precision"]
+        if precision == ONNX_INT8 and self._device().type == "cpu":
+            try:
+                return OnnxIntentSentimentModel(directory, threads)
+            except FileNotFoundError:
+                logger.warning(
+                    f"{self._name}: this model was saved without its ONNX graph "
+                    f"(trained before it was exported); answering with PyTorch."
+                )
+            precision = "auto"
+        return for_inference(
+            IntentSentimentModel.load(directory),
+            precision,
+            self._device(),
+            trace=bool(config["jit_trace"]),
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.model is None:
             return messages
         limit = self.model.max_seq_length
         texts = [_clean_text(message.get(TEXT), limit) for message in messages]
-        for message, prediction in zip(messages, self.model.predict(texts)):
-            self._annotate(message, prediction)
+        mine = [i for i, text in enumerate(texts) if self._reads(text)]
+        if not mine:
+            return messages
+        predictions = self.model.predict([texts[i] for i in mine])
+        for i, prediction in zip(mine, predictions):
+            self._annotate(messages[i], prediction)
         return messages
+
+    def _reads(self, text: str) -> bool:
+        """Whether `text` is in one of the languages this classifier reads."""
+        languages = self.component_config["languages"]
+        return languages is None or (detect(text) or NO_LANGUAGE) in languages
 
     def _annotate(self, message: Message, prediction: Prediction) -> None:
         ranking = _ranking(

@@ -176,7 +176,9 @@ def main() -> None:
         if args.nlu is None:
             # The project's full `rasa train` (NLU + dialogue), as a user runs it.
             ours_args = ["--config", str(args.config), "--force"]
-            diet_args = ["nlu", "--config", str(DIET_CONFIG), "--nlu", "data"]
+            # The English examples: the held-out set is English.
+            nlu = str(ROOT / "data" / "nlu.yml")
+            diet_args = ["nlu", "--config", str(DIET_CONFIG), "--nlu", nlu]
         else:
             ours_args = ["nlu", "--config", str(args.config), "--nlu", str(args.nlu)]
             diet_args = ["nlu", "--config", str(DIET_CONFIG), "--nlu", str(args.nlu)]

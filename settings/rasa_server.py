@@ -11,6 +11,7 @@ from settings import (
     SettingError,
     Variable,
     check,
+    one_of,
     optional_database_url,
     optional_text,
 )
@@ -36,8 +37,18 @@ RASA_API_TOKEN = Variable(
     optional_text,
 )
 
+NLU_INFERENCE = Variable(
+    "NLU_INFERENCE",
+    "",
+    "how the NLU encoders answer, in place of the trained model's "
+    "inference_precision and with no retraining: onnx-int8, auto, float32, "
+    "bfloat16 or int8 (components/intent_sentiment_classifier.py); unset: as "
+    "config.yml says",
+    one_of("", "onnx-int8", "auto", "float32", "bfloat16", "int8"),
+)
+
 # Read by the project's own code in the Rasa server.
-VARIABLES = (TRACKER_DATABASE_URL, DATABASE_URL, RASA_API_TOKEN)
+VARIABLES = (TRACKER_DATABASE_URL, DATABASE_URL, RASA_API_TOKEN, NLU_INFERENCE)
 
 # Expanded by Rasa from ${NAME} in endpoints.yml, cluster/endpoints.yml and
 # credentials.yml (scripts/credentials.py leaves out a connector whose are unset).

@@ -18,6 +18,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import base_models
 from components.intent_sentiment_classifier import BertIntentSentimentClassifier
+from components.onnx_model import ONNX_FILE, OnnxIntentSentimentModel
 
 GREETINGS = ["hi", "hello there", "good morning", "hey", "hiya friend", "howdy"]
 ORDERS = [
@@ -176,11 +177,15 @@ def test_without_sentiment_data_there_is_no_sentiment(tmp_path) -> None:
         {**TINY_CONFIG, "epochs": 1},
         training_data({"a": GREETINGS, "b": ORDERS}),
     )
-    component = load_component(storage, resource, {})
-    message = parse(component, "hello")
-    assert message.get("sentiment") is None
-    assert not [e for e in message.get("entities", []) if e["entity"] == "sentiment"]
-    assert component.model.sentiment_head is None
+    for precision in ("onnx-int8", "float32"):
+        component = load_component(
+            storage, resource, {"inference_precision": precision}
+        )
+        message = parse(component, "hello")
+        assert message.get("sentiment") is None
+        entities = message.get("entities", [])
+        assert not [e for e in entities if e["entity"] == "sentiment"]
+        assert component.model.labels.sentiments is None
 
 
 def test_many_intents_and_class_imbalance(tmp_path) -> None:
@@ -230,7 +235,13 @@ def test_archive_is_self_contained(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     "precision, trace",
-    [("float32", True), ("bfloat16", False), ("bfloat16", True), ("int8", False)],
+    [
+        ("float32", True),
+        ("bfloat16", False),
+        ("bfloat16", True),
+        ("int8", False),
+        ("onnx-int8", False),
+    ],
 )
 def test_inference_forms_agree_with_eager_float32(
     trained, precision: str, trace: bool
@@ -350,7 +361,9 @@ def test_a_bilingual_encoder_cut_to_its_first_layers_with_two_sentiment_files(
         }
     )
     storage, resource = train_component(tmp_path / "storage", config, data)
-    component = load_component(storage, resource, config)
+    component = load_component(
+        storage, resource, {**config, "inference_precision": "float32"}
+    )
     assert component.model.encoder.config.num_hidden_layers == 2
     assert parse(component, "我的快递什么时候到").get("sentiment")["label"]
     before = BertIntentSentimentClassifier.fingerprint_addon(config)
@@ -363,5 +376,107 @@ def test_encoder_layers_must_be_positive(tmp_path) -> None:
         train_component(
             tmp_path / "storage",
             {**TINY_CONFIG, "encoder_layers": 0},
+            training_data({"greet": GREETINGS, "order": ORDERS}),
+        )
+
+
+def test_the_onnx_graph_is_saved_with_the_model_and_answers_alike(trained) -> None:
+    storage, resource, config = trained
+    with storage.read_from(resource) as directory:
+        assert (directory / ONNX_FILE).is_file()
+    eager = load_component(
+        storage, resource, {**config, "inference_precision": "float32"}
+    ).model
+    onnx = load_component(storage, resource, config).model
+    assert isinstance(onnx, OnnxIntentSentimentModel)
+    texts = ["hi", "where is my order ORD-1001 it was due last week", "ok", "x" * 300]
+    for expected, actual in zip(eager.predict(texts), onnx.predict(texts)):
+        # int8 weights: close to float32, not equal.
+        assert actual.intent_probabilities == pytest.approx(
+            expected.intent_probabilities, abs=0.05
+        )
+        assert actual.sentiment_probabilities == pytest.approx(
+            expected.sentiment_probabilities, abs=0.05
+        )
+
+
+def test_a_model_saved_without_the_onnx_graph_answers_with_pytorch(
+    trained, tmp_path, caplog
+) -> None:
+    storage, resource, config = trained
+    with storage.read_from(resource) as directory:
+        shutil.copytree(directory, tmp_path / "saved")
+    (tmp_path / "saved" / ONNX_FILE).unlink()
+    (tmp_path / "older").mkdir()
+    older = LocalModelStorage(tmp_path / "older")
+    with older.write_to(resource) as directory:
+        shutil.copytree(tmp_path / "saved", directory, dirs_exist_ok=True)
+    with caplog.at_level(logging.WARNING):
+        component = load_component(older, resource, config)
+    assert "without its ONNX graph" in caplog.text
+    assert parse(component, "hello").get("intent")["name"] == "greet"
+
+
+ENGLISH_AND_CHINESE = {
+    "greet": [*GREETINGS, "你好", "在吗", "哈喽"],
+    "order": [*ORDERS, "我的订单到哪了", "快递什么时候到"],
+    # Only ever written in Chinese: the English classifier never learns it.
+    "thanks_zh": ["谢谢", "多谢了", "太感谢了"],
+}
+
+
+@pytest.fixture(scope="module")
+def by_language(tmp_path_factory) -> dict[str, BertIntentSentimentClassifier]:
+    """Two classifiers, English (with wordless messages) and Chinese, as in
+    config.yml, each trained on the same mixed data."""
+    tmp = tmp_path_factory.mktemp("by_language")
+    sentiment = write_sentiment_csv(tmp / "s.csv", SENTIMENT_ROWS + ZH_ROWS)
+    components = {}
+    for name, languages in (("en", ["en", "none"]), ("zh", ["zh"])):
+        config = {
+            **TINY_CONFIG,
+            "languages": languages,
+            "sentiment_data": str(sentiment),
+        }
+        storage, resource = train_component(
+            tmp / name, config, training_data(ENGLISH_AND_CHINESE)
+        )
+        components[name] = load_component(storage, resource, config)
+    return components
+
+
+def test_each_classifier_learns_only_its_languages(by_language) -> None:
+    assert by_language["en"].model.labels.intents == ["greet", "order"]
+    assert by_language["zh"].model.labels.intents == ["greet", "order", "thanks_zh"]
+
+
+@pytest.mark.parametrize(
+    "text, reader",
+    [
+        ("where is my order", "en"),
+        ("我的订单ORD-1001到哪了", "zh"),
+        ("ORD-1001", "en"),
+        ("😡😡", "en"),
+        ("where is ORD-1001, 谢谢", "en"),
+    ],
+)
+def test_each_message_is_read_by_the_classifier_of_its_language(
+    by_language, text: str, reader: str
+) -> None:
+    message = Message(data={"text": text})
+    for component in by_language.values():
+        component.process([message])
+    intents = by_language[reader].model.labels.intents
+    assert message.get("intent")["name"] in intents
+    assert {r["name"] for r in message.get("intent_ranking")} <= set(intents)
+    sentiments = [e for e in message.get("entities") if e["entity"] == "sentiment"]
+    assert len(sentiments) == 1  # the other classifier left it alone
+
+
+def test_languages_must_be_known(tmp_path) -> None:
+    with pytest.raises(InvalidConfigException, match="languages"):
+        train_component(
+            tmp_path / "storage",
+            {**TINY_CONFIG, "languages": ["fr"]},
             training_data({"greet": GREETINGS, "order": ORDERS}),
         )
