@@ -29,6 +29,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.database import apologise_if_database_down, in_transaction
 from actions.escalation import NOT_UNDERSTOOD, REASONS
+from actions.formatting import language_of
 from actions.handoff import hand_over
 from actions.history import (
     current_session,
@@ -62,7 +63,9 @@ class ActionAnswerQuestion(Action):
     ) -> list[EventType]:
         question = tracker.latest_message.get("text") or ""
         # Embedding and the index check block for milliseconds: not on the loop.
-        decision = await asyncio.to_thread(knowledge.shared().decide, question)
+        # From the articles in the customer's language, by its own model.
+        kb = knowledge.shared(language_of(tracker))
+        decision = await asyncio.to_thread(kb.decide, question)
         hit = decision.hit
         await in_transaction(
             lambda session: record_answer(

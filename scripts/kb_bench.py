@@ -1,9 +1,11 @@
-"""Benchmark: the help-center knowledge base against today's FAQ intents.
+"""Benchmark: the help-center knowledge base against today's FAQ intents, in
+English and in Chinese.
 
-On each held-out set (tests/data/kb_questions_test.csv and
-kb_questions_fresh.csv, written apart and never used for anything but this),
-for the hybrid, dense-only and lexical-only rankers, each with its rule
-calibrated on data/kb_calibration.csv in this run:
+On each held-out set (English: tests/data/kb_questions_test.csv and
+kb_questions_fresh.csv; Chinese: kb_questions_test_zh.csv; written apart and
+never used for anything but this), for the hybrid, dense-only and lexical-only
+rankers, each with its rule calibrated on the language's calibration set
+(data/kb_calibration.csv, data/kb_calibration_zh.csv) in this run:
 answer rate, precision, declined ``none`` questions, wrong answers, recall@1/@3
 and MRR. Then, with the trained NLU model: the four FAQ intents as the baseline
 (an FAQ intent above the fallback threshold answers with its article), how
@@ -14,7 +16,12 @@ articles, 1,000 and 50,000 articles, and the index's memory; and the hybrid's
 figures and latency for each way of running the embedding model (ONNX Runtime
 float32 and int8, eager PyTorch), each embedding the articles itself.
 
-    python -m scripts.kb_bench                 # make bench-kb
+Chinese questions are answered from the Chinese articles by the Chinese model
+(KB_ZH_EMBEDDING_MODEL); for comparison, the same questions answered across
+languages (the English articles, by the same model) and by the English model.
+
+    python -m scripts.kb_bench                 # make bench-kb: both languages
+    python -m scripts.kb_bench --language zh   # one of them
     python -m scripts.kb_bench --no-nlu        # without the trained model
 """
 
@@ -37,11 +44,11 @@ import settings.action_server as settings
 from actions.kb.retrieval import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_SETS = (  # held out: never used to write articles, calibrate or tune
-    ROOT / "tests" / "data" / "kb_questions_test.csv",
-    ROOT / "tests" / "data" / "kb_questions_fresh.csv",
-)
-CALIBRATION_SET = ROOT / "data" / "kb_calibration.csv"
+HELD_OUT = ROOT / "tests" / "data"
+TEST_SETS = {  # held out: never used to write articles, calibrate or tune
+    "en": (HELD_OUT / "kb_questions_test.csv", HELD_OUT / "kb_questions_fresh.csv"),
+    "zh": (HELD_OUT / "kb_questions_test_zh.csv",),
+}
 MODEL = ROOT / "models" / "assistant.tar.gz"
 FALLBACK_THRESHOLD = 0.45  # config.yml's FallbackClassifier
 FAQ_ARTICLES = {
@@ -73,28 +80,37 @@ def commit() -> str:
     return result.stdout.strip() or "unknown"
 
 
-def build_knowledge_base(directory: Path, embedder):
-    """The seed help center in a fresh SQLite file, embedded: as ``make seed``."""
+def build_knowledge_base(directory: Path, embedder, language: str = "en"):
+    """The seed help center in a fresh SQLite file, embedded as ``make seed``
+    does; answering from the ``language`` articles with that language's
+    not-covered questions."""
     from actions.db.engine import make_engine, session_scope
     from actions.db.migrate import upgrade_head
-    from actions.db.seed import HELP_CENTER
+    from actions.db.seed import HELP_CENTERS
     from actions.kb import knowledge
     from actions.kb.articles import read_markdown_folder
     from actions.kb.store import save_articles
 
-    url = f"sqlite:///{directory / f'kb-{id(embedder)}.db'}"
+    url = f"sqlite:///{directory / f'kb-{id(embedder)}-{language}.db'}"
     upgrade_head(url)
     engine = make_engine(url)
+    articles = [a for folder in HELP_CENTERS for a in read_markdown_folder(folder)]
     with session_scope(engine) as session:
-        save_articles(session, read_markdown_folder(HELP_CENTER), actor="bench")
-        knowledge.embed_missing(session, embedder)
+        save_articles(session, articles, actor="bench")
+        knowledge.embed_missing(session, embedder, language)
     return knowledge.KnowledgeBase(
         embedder,
         Rule(threshold=0.0),
-        not_covered=knowledge.read_not_covered(),
+        not_covered=knowledge.read_not_covered(knowledge.NOT_COVERED[language]),
         refresh_seconds=3600,
         sessions=lambda: session_scope(engine),
+        language=language,
     )
+
+
+def slugs_by_title(kb) -> dict[str, str]:
+    """The labelled sets name an article by its title."""
+    return {e.title: e.slug for e in kb.index().entries}
 
 
 def print_figures(name: str, f) -> None:
@@ -155,17 +171,18 @@ async def parse_all(model: Path, questions: list[str]) -> list[tuple[str, float]
     return parsed
 
 
-def with_nlu(model, test, ranked_hybrid, chosen, slug_of_title) -> None:
+def with_nlu(model, test, ranked_hybrid, chosen, language: str) -> None:
     from actions.kb.evaluation import Ranked, figures
     from actions.kb.retrieval import Hit
 
     parsed = asyncio.run(parse_all(model, [q.question for q in test]))
     print(f"\n== With the NLU model ({model.name}) ==")
     header()
+    suffix = "" if language == "en" else f"-{language}"
 
     def faq_answer(intent: str, confidence: float) -> list[Hit]:
         if intent in FAQ_ARTICLES and confidence >= FALLBACK_THRESHOLD:
-            return [Hit(FAQ_ARTICLES[intent], "", 1.0, 1.0, 1.0)]
+            return [Hit(FAQ_ARTICLES[intent] + suffix, "", 1.0, 1.0, 1.0)]
         return []
 
     baseline = [Ranked(r.wanted, faq_answer(*p)) for r, p in zip(ranked_hybrid, parsed)]
@@ -255,7 +272,7 @@ def timings(embedder, index, questions: list[str]) -> tuple[list, list]:
     return total, ranking
 
 
-def runtimes(directory: Path, test, calibration, slug_of_title) -> None:
+def runtimes(directory: Path, test, calibration, language: str) -> None:
     """The hybrid's quality and speed for each way of running the embedder."""
     from actions.kb.embedder import SentenceEmbedder
     from actions.kb.evaluation import calibrate, figures, rank_all
@@ -266,10 +283,14 @@ def runtimes(directory: Path, test, calibration, slug_of_title) -> None:
         f"{'precision':>9} {'declined':>8} {'wrong':>6} {'r@1':>6} "
         f"{'p50 ms':>7} {'p95 ms':>7}"
     )
-    model = settings.KB_EMBEDDING_MODEL.read()
+    model = (
+        settings.KB_ZH_EMBEDDING_MODEL if language == "zh"
+        else settings.KB_EMBEDDING_MODEL
+    ).read()  # fmt: skip
     for name, runtime, precision in RUNTIMES:
         embedder = SentenceEmbedder(model, runtime, precision, threads=1)
-        kb = build_knowledge_base(directory, embedder)
+        kb = build_knowledge_base(directory, embedder, language)
+        slug_of_title = slugs_by_title(kb)
 
         def search(question: str, kb=kb):
             return kb.search(question, k=3)
@@ -292,44 +313,90 @@ def p95(timings: list[float]) -> float:
     return statistics.quantiles(timings, n=20)[-1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--test", type=Path, action="append")
-    parser.add_argument("--calibration", type=Path, default=CALIBRATION_SET)
-    parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--no-nlu", action="store_true")
-    args = parser.parse_args()
+def across_languages(directory: Path, test, calibration) -> None:
+    """Chinese questions answered otherwise: from the English articles by the
+    Chinese model (across languages), and from the Chinese articles by the
+    English model (what the English default would do)."""
+    from actions.db.seed import HELP_CENTERS
+    from actions.kb.articles import read_markdown_folder
+    from actions.kb.embedder import SentenceEmbedder
+    from actions.kb.evaluation import calibrate, figures, rank_all
 
+    chinese_slugs = {a.title: a.slug for a in read_markdown_folder(HELP_CENTERS[1])}
+    print("\n== Chinese questions, answered otherwise (hybrid, calibrated) ==")
+    header()
+    runtime, _, precision = settings.KB_EMBEDDING_RUNTIME.read().partition("-")
+    for name, model, language in (
+        ("zh → en articles, e5", settings.KB_ZH_EMBEDDING_MODEL.read(), "en"),
+        ("zh articles, MiniLM", settings.KB_EMBEDDING_MODEL.read(), "zh"),
+    ):
+        embedder = SentenceEmbedder(model, runtime, precision or "float32", 1)
+        kb = build_knowledge_base(directory, embedder, language)
+        # The labels are Chinese titles; an English twin's slug lacks the -zh.
+        slug_of_title = {
+            title: slug.removesuffix("-zh") if language == "en" else slug
+            for title, slug in chinese_slugs.items()
+        }
+
+        def search(question: str, kb=kb):
+            return kb.search(question, k=3)
+
+        chosen = calibrate(rank_all(calibration, slug_of_title, search))
+        print_figures(name, figures(rank_all(test, slug_of_title, search), chosen.rule))
+
+
+def bench_language(language: str, args, directory: Path) -> None:
+    from actions.kb import knowledge
     from actions.kb.evaluation import read_labelled_file
 
-    tests = {path.name: read_labelled_file(path) for path in args.test or TEST_SETS}
-    calibration = read_labelled_file(args.calibration)
+    tests = {
+        path.name: read_labelled_file(path) for path in args.test or TEST_SETS[language]
+    }
+    calibration_set = knowledge.CALIBRATION_SETS[language]
+    calibration = read_labelled_file(calibration_set)
     sizes = ", ".join(
         f"{name} {len(test)} ({sum(q.article is None for q in test)} none)"
         for name, test in tests.items()
     )
     print(
-        f"Knowledge-base benchmark at commit {commit()}: held out {sizes}; "
-        f"calibrated on {len(calibration)}"
+        f"\n############ {language}: held out {sizes}; calibrated on "
+        f"{calibration_set.name} ({len(calibration)})"
     )
-    import torch
+    kb = build_knowledge_base(
+        directory, knowledge.embedder_from_settings(language), language
+    )
+    slug_of_title = slugs_by_title(kb)
+    for name, test in tests.items():
+        print(f"\n###### {name}")
+        ranked, chosen = rankers(kb, test, calibration, slug_of_title)
+        if args.no_nlu or not args.model.exists():
+            print("\n(no NLU model: make train, or drop --no-nlu)")
+        else:
+            with_nlu(args.model, test, ranked["hybrid"], chosen, language)
+    everything = [q for test in tests.values() for q in test]
+    if language == "zh":
+        across_languages(directory, everything, calibration)
+    latency(kb, [q.question for q in everything])
+    runtimes(directory, everything, calibration, language)
 
-    from actions.kb import knowledge
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--language", choices=sorted(TEST_SETS), action="append")
+    parser.add_argument("--test", type=Path, action="append")
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--no-nlu", action="store_true")
+    args = parser.parse_args()
+    languages = args.language or list(TEST_SETS)
+    if args.test and len(languages) > 1:
+        parser.error("--test needs one --language")
+    print(f"Knowledge-base benchmark at commit {commit()}")
+    import torch
 
     torch.set_num_threads(1)  # one core, for every runtime
     with tempfile.TemporaryDirectory() as directory:
-        kb = build_knowledge_base(Path(directory), knowledge.embedder_from_settings())
-        slug_of_title = {e.title: e.slug for e in kb.index().entries}
-        for name, test in tests.items():
-            print(f"\n###### {name}")
-            ranked, chosen = rankers(kb, test, calibration, slug_of_title)
-            if args.no_nlu or not args.model.exists():
-                print("\n(no NLU model: make train, or drop --no-nlu)")
-            else:
-                with_nlu(args.model, test, ranked["hybrid"], chosen, slug_of_title)
-        everything = [q for test in tests.values() for q in test]
-        latency(kb, [q.question for q in everything])
-        runtimes(Path(directory), everything, calibration, slug_of_title)
+        for language in languages:
+            bench_language(language, args, Path(directory))
 
 
 if __name__ == "__main__":

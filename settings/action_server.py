@@ -94,6 +94,34 @@ KB_RUNNER_UP_LEAD = Variable(
     "(python -m actions.kb calibrate measures it)",
     fraction,
 )
+# The Chinese articles (language: zh) have their own index, model and rule: a
+# question is answered from the articles in the customer's language.
+KB_ZH_EMBEDDING_MODEL = Variable(
+    "KB_ZH_EMBEDDING_MODEL",
+    base_models.MULTILINGUAL_E5,
+    "the sentence-embedding model of the Chinese articles: multilingual-e5-small "
+    "or a Hugging Face model folder that reads Chinese",
+    base_models.parse,
+)
+KB_ZH_ANSWER_THRESHOLD = Variable(
+    "KB_ZH_ANSWER_THRESHOLD",
+    "0.72",
+    "KB_ANSWER_THRESHOLD for Chinese questions (python -m actions.kb calibrate "
+    "--language zh measures it)",
+    fraction,
+)
+KB_ZH_NOT_COVERED_MARGIN = Variable(
+    "KB_ZH_NOT_COVERED_MARGIN",
+    "-0.04",
+    "KB_NOT_COVERED_MARGIN for Chinese questions (data/kb_not_covered_zh.yml)",
+    cosine_margin,
+)
+KB_ZH_RUNNER_UP_LEAD = Variable(
+    "KB_ZH_RUNNER_UP_LEAD",
+    "0.035",
+    "KB_RUNNER_UP_LEAD for Chinese questions",
+    fraction,
+)
 KB_REFRESH_SECONDS = Variable(
     "KB_REFRESH_SECONDS",
     "10",
@@ -112,6 +140,10 @@ VARIABLES = (
     KB_ANSWER_THRESHOLD,
     KB_NOT_COVERED_MARGIN,
     KB_RUNNER_UP_LEAD,
+    KB_ZH_EMBEDDING_MODEL,
+    KB_ZH_ANSWER_THRESHOLD,
+    KB_ZH_NOT_COVERED_MARGIN,
+    KB_ZH_RUNNER_UP_LEAD,
     KB_REFRESH_SECONDS,
 )
 

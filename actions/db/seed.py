@@ -98,8 +98,10 @@ class SeedSummary:
     articles: int = 0
 
 
-# The demo shop's help center: a company replaces it with its own articles.
-HELP_CENTER = Path(__file__).resolve().parents[2] / "data" / "help_center"
+# The demo shop's help center, in English and in Chinese: a company replaces it
+# with its own articles.
+DATA = Path(__file__).resolve().parents[2] / "data"
+HELP_CENTERS = (DATA / "help_center", DATA / "help_center_zh")
 
 
 def _cents(cents: int) -> Decimal:
@@ -322,6 +324,8 @@ def seed(session: Session, now: datetime | None = None) -> SeedSummary:
                 inserted["orders"] += 1
     session.flush()
     inserted["articles"] = add_missing_articles(
-        session, read_markdown_folder(HELP_CENTER), actor="seed"
+        session,
+        [a for folder in HELP_CENTERS for a in read_markdown_folder(folder)],
+        actor="seed",
     )
     return SeedSummary(**inserted)

@@ -2,6 +2,7 @@
 
   list | show SLUG | add | edit SLUG | deactivate SLUG | import PATH | export PATH
   validate [PATH] | search QUESTION | calibrate [CSV]
+search and calibrate take --language zh for the Chinese articles.
 PATH is a folder of Markdown files with front matter, or a .csv file with the
 columns title,answer,questions (questions separated by |). Articles added or
 changed are embedded at once, so every process answers with them within
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from actions.db.engine import REPO_ROOT, database_url, safe_url, session_scope
+from actions.db.engine import database_url, safe_url, session_scope
 from actions.kb import store
 from actions.kb.articles import (
     ArticleData,
@@ -37,10 +38,23 @@ from actions.kb.evaluation import (
     rank_all,
     read_labelled_file,
 )
-from actions.kb.knowledge import KnowledgeBase, embed_if_missing
+from actions.kb.knowledge import (
+    CALIBRATION_SETS,
+    CHINESE,
+    LANGUAGES,
+    KnowledgeBase,
+    embed_if_missing,
+)
 from actions.kb.retrieval import MODES
 
-CALIBRATION_SET = REPO_ROOT / "data" / "kb_calibration.csv"
+# The environment variables of each language's rule (settings/action_server.py).
+RULE_VARIABLES = {
+    language: tuple(
+        f"KB_{prefix}{name}"
+        for name in ("ANSWER_THRESHOLD", "NOT_COVERED_MARGIN", "RUNNER_UP_LEAD")
+    )
+    for language, prefix in (("en", ""), (CHINESE, "ZH_"))
+}
 
 
 def _report(found: list[str]) -> int:
@@ -97,9 +111,17 @@ def _run(argv: list[str] | None) -> int:
     search.add_argument("question")
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("-k", type=int, default=5)
-    commands.add_parser(
-        "calibrate", help="the answer threshold measured on a labelled CSV"
-    ).add_argument("path", type=Path, nargs="?", default=CALIBRATION_SET)
+    calibrate_ = commands.add_parser(
+        "calibrate",
+        help="the answer rule measured on a labelled CSV (default: the language's "
+        "data/kb_calibration*.csv)",
+    )
+    calibrate_.add_argument("path", type=Path, nargs="?")
+    for command in (search, calibrate_):
+        command.add_argument(
+            "--language", choices=LANGUAGES, default="en",
+            help="answer from the articles in this language (default en)",
+        )  # fmt: skip
     args = parser.parse_args(argv)
     actor = f"cli:{getpass.getuser()}"
 
@@ -128,7 +150,7 @@ def _run(argv: list[str] | None) -> int:
     if args.command == "search":
         return _search(args)
     if args.command == "calibrate":
-        return _calibrate(args.path)
+        return _calibrate(args.path or CALIBRATION_SETS[args.language], args.language)
     with session_scope() as session:
         if args.command == "list":
             for article in store.articles(session):
@@ -199,7 +221,7 @@ def _add_or_edit(args: argparse.Namespace, actor: str) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    knowledge = KnowledgeBase.from_settings()
+    knowledge = KnowledgeBase.from_settings(args.language)
     hits = knowledge.search(args.question, k=args.k, mode=args.mode)
     print(f"{'score':>6} {'dense':>6} {'lexical':>7}  article")
     for hit in hits:
@@ -216,13 +238,13 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibrate(path: Path) -> int:
+def _calibrate(path: Path, language: str) -> int:
     try:
         questions = read_labelled_file(path)
     except (OSError, KeyError) as error:
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2
-    knowledge = KnowledgeBase.from_settings()
+    knowledge = KnowledgeBase.from_settings(language)
     index = knowledge.index()
     slug_of_title = {entry.title: entry.slug for entry in index.entries}
     try:
@@ -242,9 +264,10 @@ def _calibrate(path: Path) -> int:
             f"{threshold:9.2f}  {f.answer_rate:8.2f}  {f.precision:9.2f}  "
             f"{f.declined:8.2f}  {f.wrong:5.2f}"
         )
+    threshold, margin, lead = RULE_VARIABLES[language]
     print(
-        f"KB_ANSWER_THRESHOLD={rule.threshold} KB_NOT_COVERED_MARGIN={rule.margin} "
-        f"KB_RUNNER_UP_LEAD={rule.lead} (answers {chosen.answer_rate:.2f} "
+        f"{threshold}={rule.threshold} {margin}={rule.margin} "
+        f"{lead}={rule.lead} (answers {chosen.answer_rate:.2f} "
         f"of answerable questions at precision {chosen.precision:.2f}, declines "
         f"{chosen.declined:.2f} of the others; targets met: {chosen.meets_targets()})"
     )

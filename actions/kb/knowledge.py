@@ -15,6 +15,11 @@ made by another embedding model, and stores them for the others.
 The questions the help center does not answer (``data/kb_not_covered.yml``,
 see ``retrieval.Rule``) are part of the product's data, not of any shop's
 articles: each process embeds them once, when it builds its first index.
+
+Each language has its own knowledge base: the articles written in it
+(``Article.language``), its own embedding model (a Chinese question needs one
+that reads Chinese), its own not-covered questions and its own calibrated rule.
+A customer's question is answered from the articles in the customer's language.
 """
 
 from __future__ import annotations
@@ -43,10 +48,20 @@ logger = logging.getLogger(__name__)
 # A question longer than this is cut before it is ranked: a customer's whole
 # story still finds its article, and a 5,000-character paste costs no more.
 MAX_QUESTION_CHARS = 1000
-NOT_COVERED = Path(__file__).resolve().parents[2] / "data" / "kb_not_covered.yml"
+DATA = Path(__file__).resolve().parents[2] / "data"
+ENGLISH, CHINESE = "en", "zh"
+LANGUAGES = (ENGLISH, CHINESE)
+NOT_COVERED = {
+    ENGLISH: DATA / "kb_not_covered.yml",
+    CHINESE: DATA / "kb_not_covered_zh.yml",
+}
+CALIBRATION_SETS = {
+    ENGLISH: DATA / "kb_calibration.csv",
+    CHINESE: DATA / "kb_calibration_zh.csv",
+}
 
 
-def read_not_covered(path: Path = NOT_COVERED) -> list[str]:
+def read_not_covered(path: Path = NOT_COVERED[ENGLISH]) -> list[str]:
     """The questions no article answers; a missing file means none."""
     if not path.is_file():
         return []
@@ -57,19 +72,38 @@ def read_not_covered(path: Path = NOT_COVERED) -> list[str]:
 
 
 @functools.cache
-def embedder_from_settings() -> SentenceEmbedder:
-    """The configured model, loaded once per process (about 100 MB).
+def embedder_from_settings(language: str = ENGLISH) -> SentenceEmbedder:
+    """The language's configured model, loaded once per process (about 100 MB),
+    when the first question in that language comes.
 
     One thread: a process embeds one short question at a time, which a second
     thread barely speeds up, and the replicas beside it want the other cores.
     """
-    return SentenceEmbedder(*_configured_embedder(), threads=1)
+    return SentenceEmbedder(*_configured_embedder(language), threads=1)
 
 
-def _configured_embedder() -> tuple[str, str, str]:
+def _configured_embedder(language: str = ENGLISH) -> tuple[str, str, str]:
     """The model, runtime and precision the settings ask for."""
     runtime, _, precision = settings.KB_EMBEDDING_RUNTIME.read().partition("-")
-    return settings.KB_EMBEDDING_MODEL.read(), runtime, precision or "float32"
+    model = (
+        settings.KB_ZH_EMBEDDING_MODEL if language == CHINESE
+        else settings.KB_EMBEDDING_MODEL
+    ).read()  # fmt: skip
+    return model, runtime, precision or "float32"
+
+
+def configured_rule(language: str = ENGLISH) -> Rule:
+    if language == CHINESE:
+        return Rule(
+            threshold=settings.KB_ZH_ANSWER_THRESHOLD.read(),
+            margin=settings.KB_ZH_NOT_COVERED_MARGIN.read(),
+            lead=settings.KB_ZH_RUNNER_UP_LEAD.read(),
+        )
+    return Rule(
+        threshold=settings.KB_ANSWER_THRESHOLD.read(),
+        margin=settings.KB_NOT_COVERED_MARGIN.read(),
+        lead=settings.KB_RUNNER_UP_LEAD.read(),
+    )
 
 
 @dataclass(frozen=True)
@@ -97,8 +131,17 @@ def _signature(session: Session) -> tuple:
     )
 
 
-def _stale(model_name: str):
-    return (
+def _in_language(language: str):
+    """An article written in ``language``; every other language is English's."""
+    if language == ENGLISH:
+        return Article.language.not_in(
+            [other for other in LANGUAGES if other != ENGLISH]
+        )
+    return Article.language == language
+
+
+def _stale(model_name: str, language: str):
+    return _in_language(language) & (
         Article.embedding.is_(None)
         | Article.embedding_model.is_(None)
         | (Article.embedding_model != model_name)
@@ -106,21 +149,30 @@ def _stale(model_name: str):
 
 
 def embed_if_missing(session: Session) -> int:
-    """Embed the articles that need it, loading the model only if any do
+    """Embed the articles that need it, loading a model only if any do
     (``make seed`` runs before every start; it should not load torch for nothing)."""
-    name = vectors_name(*_configured_embedder())
-    if not session.scalar(select(func.count(Article.id)).where(_stale(name))):
-        return 0
-    return embed_missing(session, embedder_from_settings())
+    embedded = 0
+    for language in LANGUAGES:
+        name = vectors_name(*_configured_embedder(language))
+        stale = select(func.count(Article.id)).where(_stale(name, language))
+        if session.scalar(stale):
+            embedder = embedder_from_settings(language)
+            embedded += embed_missing(session, embedder, language)
+    return embedded
 
 
-def embed_missing(session: Session, embedder: SentenceEmbedder) -> int:
-    """Compute and store the vectors of articles that lack current ones.
+def embed_missing(
+    session: Session, embedder: SentenceEmbedder, language: str = ENGLISH
+) -> int:
+    """Compute and store the vectors of the language's articles that lack
+    current ones.
 
     ``updated_at`` is written back unchanged: a new vector is not an edit, and
     must not make every other process rebuild its index once more.
     """
-    stale = list(session.scalars(select(Article).where(_stale(embedder.name))))
+    stale = list(
+        session.scalars(select(Article).where(_stale(embedder.name, language)))
+    )
     for article in stale:
         vectors = embedder.embed_passages(
             article_texts(article.title, list(article.questions), article.answer)
@@ -141,11 +193,14 @@ def build_index(
     session: Session,
     embedder: SentenceEmbedder,
     not_covered: np.ndarray | None = None,
+    language: str = ENGLISH,
 ) -> Index:
-    """The index of the active articles, from their stored vectors."""
-    embed_missing(session, embedder)
+    """The index of the language's active articles, from their stored vectors."""
+    embed_missing(session, embedder, language)
     rows = session.scalars(
-        select(Article).where(Article.active.is_(True)).order_by(Article.id)
+        select(Article)
+        .where(Article.active.is_(True), _in_language(language))
+        .order_by(Article.id)
     )
     entries, vectors, documents = [], [], []
     for article in rows:
@@ -170,9 +225,11 @@ class KnowledgeBase:
         not_covered: list[str] | None = None,
         sessions: Callable = session_scope,
         clock: Callable[[], float] = time.monotonic,
+        language: str = ENGLISH,
     ) -> None:
         """With no ``not_covered`` questions the rule's margin must be -1 (off)."""
         self.embedder = embedder
+        self.language = language
         self.rule = rule
         self._not_covered_questions = not_covered or []
         self._not_covered: np.ndarray | None = None
@@ -185,16 +242,13 @@ class KnowledgeBase:
         self._checked_at = float("-inf")
 
     @classmethod
-    def from_settings(cls) -> KnowledgeBase:
+    def from_settings(cls, language: str = ENGLISH) -> KnowledgeBase:
         return cls(
-            embedder_from_settings(),
-            Rule(
-                threshold=settings.KB_ANSWER_THRESHOLD.read(),
-                margin=settings.KB_NOT_COVERED_MARGIN.read(),
-                lead=settings.KB_RUNNER_UP_LEAD.read(),
-            ),
+            embedder_from_settings(language),
+            configured_rule(language),
             refresh_seconds=settings.KB_REFRESH_SECONDS.read(),
-            not_covered=read_not_covered(),
+            not_covered=read_not_covered(NOT_COVERED[language]),
+            language=language,
         )
 
     def index(self) -> Index:
@@ -215,9 +269,15 @@ class KnowledgeBase:
                         self._not_covered_questions
                     )
                 # Storing missing vectors keeps updated_at: the signature holds.
-                self._index = build_index(session, self.embedder, self._not_covered)
+                self._index = build_index(
+                    session, self.embedder, self._not_covered, self.language
+                )
                 self._signature = signature
-                logger.info("knowledge base: %d articles indexed", len(self._index))
+                logger.info(
+                    "knowledge base (%s): %d articles indexed",
+                    self.language,
+                    len(self._index),
+                )
         self._checked_at = self._clock()
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
@@ -247,15 +307,16 @@ class KnowledgeBase:
         )
 
 
-_shared: KnowledgeBase | None = None
+_shared: dict[str, KnowledgeBase] = {}
 _shared_lock = threading.Lock()
 
 
-def shared() -> KnowledgeBase:
-    """The process's knowledge base, made on first use; its index is built on
-    the first question and kept fresh from then on."""
-    global _shared
+def shared(language: str = ENGLISH) -> KnowledgeBase:
+    """The process's knowledge base for ``language`` (English for any other),
+    made on first use; its index is built on the first question and kept fresh
+    from then on."""
+    language = language if language in LANGUAGES else ENGLISH
     with _shared_lock:
-        if _shared is None:
-            _shared = KnowledgeBase.from_settings()
-        return _shared
+        if language not in _shared:
+            _shared[language] = KnowledgeBase.from_settings(language)
+        return _shared[language]

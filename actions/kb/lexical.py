@@ -17,7 +17,7 @@ import numpy as np
 K1 = 1.2
 B = 0.75
 
-_WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+_WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]+")
 # Words that say nothing about which article a question needs.
 _STOPWORDS_TEXT = """
     a an the and or but if of to in on at by for from with about as into is are
@@ -27,12 +27,21 @@ _STOPWORDS_TEXT = """
     very not no yes hi hello hey please pls plz thanks thank any some all get got im
     ive id dont cant wont isnt whats hows theres also still really ok okay"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+# Chinese has no spaces: a run of characters counts as each character and each
+# pair of neighbours (most Chinese words are two characters: 退货, 快递, 礼品);
+# these characters say nothing on their own.
+CHINESE_STOPWORDS = frozenset("的了吗呢吧啊呀么嘛哦哈我你您是在有亲请问")
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words without stopwords, with a light plural strip."""
+    """Lower-cased words without stopwords, with a light plural strip; Chinese
+    as characters and character pairs."""
     found = []
     for word in _WORD.findall(text.lower()):
+        if "\u4e00" <= word[0] <= "\u9fff":
+            found.extend(c for c in word if c not in CHINESE_STOPWORDS)
+            found.extend(word[i : i + 2] for i in range(len(word) - 1))
+            continue
         if word in STOPWORDS:
             continue
         if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):

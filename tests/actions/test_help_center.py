@@ -34,7 +34,7 @@ UNCOVERED = "what's the best recipe for lasagne"
 @pytest.fixture(autouse=True)
 def fresh_knowledge(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test's own database: a new index (the model itself stays loaded)."""
-    monkeypatch.setattr(knowledge, "_shared", None)
+    monkeypatch.setattr(knowledge, "_shared", {})
     yield
 
 
@@ -98,6 +98,22 @@ async def test_a_question_two_articles_fit_asks_which_and_a_title_answers(
     for title in titles:
         dispatcher, _ = await ask(title, domain)
         assert rendered(dispatcher, domain)[0].startswith(title)
+
+
+async def test_a_chinese_question_gets_the_chinese_article_in_chinese(
+    domain: dict[str, Any], engine: Engine
+) -> None:
+    question = "我在温哥华 你们发货吗"
+    dispatcher, _ = await ask(question, domain, slots={"language": "zh"})
+    assert responses(dispatcher) == ["utter_kb_answer"]
+    text = rendered(dispatcher, domain, "zh")[0]
+    assert text.startswith("你们发货到加拿大吗")
+    assert "这个回答解决您的问题了吗" in text
+    [row] = answers(engine)
+    assert (row.article_slug, row.answered) == ("shipping-canada-zh", True)
+    # The same question in English is answered from the English article.
+    dispatcher, _ = await ask("can you ship to toronto?", domain)
+    assert rendered(dispatcher, domain)[0].startswith("Do you ship to Canada?")
 
 
 async def test_the_return_policy_quotes_the_configured_window(
@@ -182,7 +198,7 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(
     dispatcher, _ = await ask(question, domain)
     assert responses(dispatcher) in (["utter_kb_answer"], ["utter_kb_no_answer"])
     with Session(engine, future=True) as session:
-        assert len(list(session.scalars(select(Article)))) == 102
+        assert len(list(session.scalars(select(Article)))) == 2 * 102  # en, zh
     [row] = answers(engine)
     assert len(row.question) <= 1000
 

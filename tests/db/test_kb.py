@@ -296,3 +296,43 @@ def test_a_question_two_articles_fit_equally_is_declined(
     assert 0 <= close.hit.score - close.hit.runner_up < 0.1
     assert not knowledge(0.1).decide(both).answered
     assert knowledge(0.1).decide("can you send a parcel to vancouver").answered
+
+
+ARTICLES_ZH = [
+    ArticleData("能寄到加拿大吗？", "可以，6 到 10 个工作日送达。",
+                ("寄加拿大", "能送到多伦多吗"), ("shipping",), "zh",
+                "ship-to-canada-zh"),
+    ArticleData("你们卖礼品卡吗？", "卖，电子礼品卡 10 美元起。",
+                ("礼品卡", "买个代金券"), ("gift-cards",), "zh", "gift-cards-zh"),
+]  # fmt: skip
+
+
+def test_each_language_is_answered_from_its_own_articles(
+    kb_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chinese articles are embedded by the model that reads Chinese and
+    answer only Chinese questions; English ones only English questions."""
+    from actions.kb.knowledge import KnowledgeBase
+
+    main(["import", str(write_folder(tmp_path / "kb", ARTICLES + ARTICLES_ZH))])
+    assert "5 added" in capsys.readouterr().out
+    chinese = stored_article(kb_url, "gift-cards-zh")
+    assert chinese.embedding_model == "multilingual-e5-small+int8"
+    assert stored_article(kb_url, "gift-cards").embedding_model.startswith("all-Mini")
+
+    in_chinese = KnowledgeBase.from_settings("zh")
+    assert {e.slug for e in in_chinese.index().entries} == {a.slug for a in ARTICLES_ZH}
+    assert in_chinese.search("我想寄到温哥华 可以吗")[0].slug == "ship-to-canada-zh"
+    assert in_chinese.search("送朋友一张购物卡")[0].slug == "gift-cards-zh"
+    in_english = KnowledgeBase.from_settings("en")
+    assert {e.slug for e in in_english.index().entries} == {a.slug for a in ARTICLES}
+
+    assert main(["search", "--language", "zh", "能送到多伦多吗"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("ship-to-canada-zh")
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text(
+        "question,article\n可以寄到蒙特利尔吗,能寄到加拿大吗？\n今天天气怎么样,none\n",
+        encoding="utf-8",
+    )
+    assert main(["calibrate", "--language", "zh", str(labelled)]) == 0
+    assert "KB_ZH_ANSWER_THRESHOLD=" in capsys.readouterr().out

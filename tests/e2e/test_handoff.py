@@ -112,3 +112,24 @@ def test_two_angry_messages_open_one_masked_ticket_then_silence(
     [ticket] = tickets(database_url, sender)
     assert ticket.status is TicketStatus.RELEASED
     assert "Monday to Friday" in texts(say("what are your opening hours?"))
+
+
+def test_an_upset_chinese_customer_gets_a_chinese_ticket_with_a_masked_card(
+    rasa_url: str, database_url: str
+) -> None:
+    """The Chinese encoder hears the anger; the replies, the ticket's reason
+    and its masked transcript are as in English, the words Chinese."""
+    sender = f"e2e-angry-zh-{uuid.uuid4().hex[:8]}"
+    say = talk(rasa_url, sender)
+    first = texts(say("我的订单ORD-1001到哪了 怎么这么慢"))
+    assert first.startswith("抱歉让您久等了，我马上为您查询订单ORD-1001。\n")
+    second = texts(say(f"我用卡{CARD}付的钱 到现在什么都没收到 气死我了"))
+    assert second.startswith("非常抱歉给您带来困扰")
+    assert "您的工单号是TCK-" in second
+    assert say("人呢？？") == []  # paused for a person
+    [ticket] = tickets(database_url, sender)
+    assert ticket.number in second
+    assert [step["label"] for step in ticket.sentiment_trail] == ["negative"] * 2
+    assert CARD not in ticket.transcript
+    assert "[card ending 1111]" in ticket.transcript
+    assert "我的订单ORD-1001到哪了 怎么这么慢" in ticket.transcript
