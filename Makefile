@@ -99,12 +99,12 @@ cluster-status:  ## Each service of the running `make cluster`: state, pid, rest
 loadtest: setup system-packages $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest
 
-bench: bench-nlu bench-kb  ## Both benchmarks below, one after the other
+bench: bench-nlu bench-kb bench-languages  ## The three benchmarks below, one after the other
 
 bench-nlu: setup  ## NLU accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench
 
-bench-languages: setup $(MODEL) $(ENGLISH_MODEL)  ## English-only vs. default model, each runtime, English and Chinese
+bench-languages: setup  ## English-only vs. default model, trained in one run: each runtime, English and Chinese
 	$(BIN)/python -m scripts.bench_languages
 
 bench-kb: setup $(MODEL)  ## Help center: hybrid/dense/lexical vs. FAQ intents, latency
