@@ -26,6 +26,7 @@ from rasa.utils.log_utils import configure_structlog
 from components.encoder_model import INFERENCE_PRECISIONS
 from components.sentiment_data import read_sentiment_csv
 from scripts.bench import evaluate, load_test_examples, timed_train
+from scripts.english_config import english_data
 from scripts.english_config import main as write_english_config
 from scripts.kb_bench import commit
 
@@ -35,9 +36,9 @@ SETS = {  # language: (intent set, sentiment set)
     "en": (HELD_OUT / "nlu_test.yml", HELD_OUT / "sentiment_test.csv"),
     "zh": (HELD_OUT / "nlu_test_zh.yml", HELD_OUT / "sentiment_test_zh.csv"),
 }
-MODELS = {  # name: (configuration, archive in models/)
-    "English-only": ("var/english/config.yml", "assistant-english"),
-    "default (en + zh)": ("config.yml", "assistant"),
+MODELS = {  # name: (configuration, archive in models/, training data or None: data/)
+    "English-only": ("var/english/config.yml", "assistant-english", english_data()),
+    "default (en + zh)": ("config.yml", "assistant", None),
 }
 # "auto" is one of the others, whichever this CPU computes fastest.
 PRECISIONS = [p for p in INFERENCE_PRECISIONS if p != "auto"]
@@ -66,12 +67,14 @@ def main() -> None:
     print(f"Language benchmark at commit {commit()}")
     with tempfile.TemporaryDirectory() as scratch:
         models = {}
-        for name, (config, archive) in MODELS.items():
+        for name, (config, archive, data) in MODELS.items():
             if args.trained:
                 models[name] = (ROOT / "models" / f"{archive}.tar.gz", None)
                 continue
             print(f"training {name}: rasa train --config {config}", flush=True)
             train = ["--config", str(ROOT / config), "--force"]
+            if data:
+                train += ["--data", *(str(path) for path in data)]
             models[name] = timed_train(train, Path(scratch), archive)
         print(
             f"\n{'model':<18} {'train s':>7} {'MB':>4}  {'answering':<10} {'set':<3} "

@@ -1,9 +1,10 @@
 """Write the English-only configuration: config.yml without the classifiers of
-other languages, its English classifier reading every message. It is the
+other languages, its English classifier reading every message, trained on the
+English data (``english_data``: data/ without the Chinese files). It is the
 assistant as it was before it read Chinese, the baseline `make bench-languages`
 measures the default against. One home for every setting (config.yml).
 
-    python -m scripts.english_config var/english/config.yml
+    python -m scripts.english_config var/english/config.yml  # prints the data
 """
 
 from __future__ import annotations
@@ -30,11 +31,19 @@ def english_config() -> dict:
     return config
 
 
+def english_data() -> list[Path]:
+    """The training data files but the Chinese ones (``*_zh.yml``)."""
+    files = (ROOT / "data").glob("*.yml")
+    return sorted(path for path in files if not path.stem.endswith("_zh"))
+
+
 def main(target: str) -> None:
+    """Write the configuration to ``target``; print the data files to train on."""
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by scripts/english_config.py from config.yml: edit that.\n"
     path.write_text(header + yaml.safe_dump(english_config(), sort_keys=False))
+    print(" ".join(str(p.relative_to(ROOT)) for p in english_data()))
 
 
 if __name__ == "__main__":

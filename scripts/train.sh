@@ -10,8 +10,8 @@ mkdir -p var/log
 # `make bench-languages` (scripts/english_config.py).
 if [ "${1:-}" = english ]; then
   name=assistant-english
-  .venv/bin/python -m scripts.english_config var/english/config.yml
-  arguments=(--config var/english/config.yml)
+  read -ra english_data <<<"$(.venv/bin/python -m scripts.english_config var/english/config.yml)"
+  arguments=(--config var/english/config.yml --data "${english_data[@]}")
   duration="about 4 minutes"
 else
   name=assistant

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from components.intent_sentiment_classifier import BertIntentSentimentClassifier
-from scripts.english_config import CLASSIFIER, english_config, main
+from scripts.english_config import CLASSIFIER, english_config, english_data, main
 from tests.conftest import REPO_ROOT
 
 
@@ -26,8 +26,17 @@ def test_only_the_other_languages_classifier_is_gone() -> None:
     )
 
 
-def test_the_written_file_is_what_rasa_reads(tmp_path) -> None:
+def test_it_trains_on_every_data_file_but_the_chinese_ones() -> None:
+    names = {path.name for path in english_data()}
+    assert {"nlu.yml", "rules.yml", "stories.yml"} <= names
+    assert "nlu_zh.yml" not in names
+
+
+def test_the_written_file_is_what_rasa_reads(tmp_path, capsys) -> None:
     target = tmp_path / "english" / "config.yml"
     main(str(target))
+    assert capsys.readouterr().out.split() == [
+        str(path.relative_to(REPO_ROOT)) for path in english_data()
+    ]
     assert yaml.safe_load(target.read_text()) == english_config()
     assert "edit that" in target.read_text().splitlines()[0]
