@@ -97,15 +97,16 @@ def export(folder: str | Path, path: Path) -> None:
         )
 
 
-def quantize(source: Path, path: Path) -> None:
-    """Dynamic int8: weights stored as int8, activations quantized per call."""
+def quantize(source: Path, path: Path, **options) -> None:
+    """Dynamic int8: weights stored as int8, activations quantized per call;
+    ``options`` go to onnxruntime's ``quantize_dynamic``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its advice to pre-process is for CNNs
     try:
-        quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8, **options)
     finally:
         root.setLevel(level)
 

@@ -15,7 +15,6 @@ Kept free of Rasa, like `encoder_model.py`.
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 from torch import nn
 from transformers import AutoTokenizer
 
+from base_models import onnx_export
 from components.encoder_model import (
     ENCODER_DIR,
     LABELS_FILE,
@@ -35,7 +35,6 @@ from components.encoder_model import (
 )
 
 ONNX_FILE = "model.int8.onnx"
-OPSET = 17
 
 
 def export(directory: Path) -> Path:
@@ -44,8 +43,6 @@ def export(directory: Path) -> Path:
     The model is loaded afresh for the export (tracing leaves a module unfit for
     further use) with eager attention, which traces into plain operators.
     """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     model = IntentSentimentModel.load(directory, attn_implementation="eager")
     example = model.tokenize(["where is my order", "我的订单到哪了"])
     outputs = ["intent_probabilities"]
@@ -70,23 +67,16 @@ def export(directory: Path) -> Path:
                     "attention_mask": tokens,
                     **{name: {0: "batch"} for name in outputs},
                 },
-                opset_version=OPSET,
+                opset_version=onnx_export.OPSET,
                 dynamo=False,
             )
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # its advice to pre-process is for CNNs
-        try:
-            quantize_dynamic(
-                str(float32),
-                str(target),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                reduce_range=True,
-                nodes_to_exclude=_float32_nodes(float32),
-            )
-        finally:
-            root.setLevel(level)
+        onnx_export.quantize(
+            float32,
+            target,
+            per_channel=True,
+            reduce_range=True,
+            nodes_to_exclude=_float32_nodes(float32),
+        )
     return target
 
 
@@ -108,8 +98,6 @@ class OnnxIntentSentimentModel:
 
     def __init__(self, directory: Path, threads: int | None = None) -> None:
         """Raises FileNotFoundError when the model was saved without the graph."""
-        import onnxruntime
-
         path = directory / ONNX_FILE
         if not path.is_file():
             raise FileNotFoundError(path)
@@ -120,17 +108,7 @@ class OnnxIntentSentimentModel:
         self.tokenizer = AutoTokenizer.from_pretrained(
             directory / ENCODER_DIR, local_files_only=True
         )
-        options = onnxruntime.SessionOptions()
-        options.graph_optimization_level = (
-            onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        )
-        options.log_severity_level = 3  # unused-initializer warnings are noise
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = onnx_export.session(path, threads)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         batch = self.tokenizer(
