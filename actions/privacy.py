@@ -1,4 +1,8 @@
-"""Keep secrets out of what we store or show: passcodes and payment card numbers."""
+"""Keep secrets out of what we store or show: passcodes and payment card numbers.
+
+What people outside the conversation read in bulk (the analytics page and its
+reports) also loses emails and phone numbers: :func:`mask_personal`.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,12 @@ _NAMED_SECRET_ZH = re.compile(
     r"(密码|口令|验证码|安全码|支付密码|pin码|PIN码)(\s*(?:是|为|:|：)?\s*)\d{4,8}(?!\d)"
 )
 
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# 7 or more digits, optionally grouped: phone numbers (after cards are masked).
+_PHONE_NUMBER = re.compile(r"(?<![\d-])\+?\d(?:[ -]?\d){6,}(?![\d-])")
+EMAIL_MASK = "[email]"
+PHONE_MASK = "[phone]"
+
 
 def _card_placeholder(match: re.Match[str]) -> str:
     last_four = re.sub(r"\D", "", match.group())[-4:]
@@ -34,3 +44,9 @@ def mask_secrets(text: str) -> str:
     """Mask card numbers and passcodes that are named as such in free text."""
     masked = _NAMED_SECRET.sub(rf"\1\2{PASSCODE_MASK}", mask_card_numbers(text))
     return _NAMED_SECRET_ZH.sub(rf"\1\2{PASSCODE_MASK}", masked)
+
+
+def mask_personal(text: str) -> str:
+    """:func:`mask_secrets`, and emails and phone numbers replaced by placeholders."""
+    masked = _EMAIL.sub(EMAIL_MASK, mask_secrets(text))
+    return _PHONE_NUMBER.sub(PHONE_MASK, masked)

@@ -1,0 +1,33 @@
+"""Analytics fixtures: a tracker store and an assistant database, both empty,
+on SQLite and on a real PostgreSQL (the backends of tests/db/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from actions.db.engine import make_engine
+from actions.db.migrate import upgrade_head
+from tests.db.conftest import (
+    Backend,
+    _scratch_database,
+    backend,  # noqa: F401  (pytest fixture)
+)
+from tests.pg_server import postgres_server  # noqa: F401  (pytest fixture)
+
+
+@pytest.fixture
+def databases(backend: Backend) -> Iterator[tuple[Engine, Engine]]:  # noqa: F811
+    """(tracker store, assistant database): the second migrated, both empty."""
+    tracker_urls = _scratch_database(backend, None)
+    business_urls = _scratch_database(backend, None)
+    tracker_url, business_url = next(tracker_urls), next(business_urls)
+    upgrade_head(business_url)
+    tracker, business = make_engine(tracker_url), make_engine(business_url)
+    yield tracker, business
+    tracker.dispose()
+    business.dispose()
+    for urls in (tracker_urls, business_urls):
+        next(urls, None)
