@@ -22,8 +22,8 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.c
 	$(wildcard components/*.py) $(wildcard base_models/*.py)
 
 .PHONY: run test test-fast setup setup-dev system-packages web-deps train train-english seed serve \
-	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb bench-languages lint format \
-	clean
+	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb bench-languages \
+	bench-analytics bench-alerts report lint format clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
@@ -99,7 +99,7 @@ cluster-status:  ## Each service of the running `make cluster`: state, pid, rest
 loadtest: setup system-packages $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest
 
-bench: bench-nlu bench-kb bench-languages  ## The three benchmarks below, one after the other
+bench: bench-nlu bench-kb bench-languages bench-analytics bench-alerts  ## The benchmarks below, one after the other
 
 bench-nlu: setup  ## NLU accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench
@@ -109,6 +109,18 @@ bench-languages: setup  ## English-only vs. default model, trained in one run: e
 
 bench-kb: setup $(MODEL)  ## Help center: hybrid/dense/lexical vs. FAQ intents, latency
 	$(BIN)/python -m scripts.kb_bench
+
+bench-analytics: setup system-packages  ## The analytics page's queries over 1M events on PostgreSQL
+	$(BIN)/python -m scripts.analytics_bench
+
+bench-alerts: setup  ## Surge alerts on replayed traffic: detection delay, false alarms
+	$(BIN)/python -m scripts.alerts_bench
+
+# The analytics page as a static HTML file: make report FROM=2026-11-01 TO=2026-11-07
+# (TO inclusive; default the last 7 days), written to OUT.
+OUT ?= var/analytics-report.html
+report: setup seed  ## The analytics page for a period as one HTML file (FROM, TO, OUT)
+	$(BIN)/python -m analytics report $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO)) --out $(OUT)
 
 lint: setup-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -33,6 +33,11 @@ mkdir -p "$state/log"
 
 endpoints=$(scripts/endpoints.sh "$actions_port" "$state")
 
+analytics_state="off (set ANALYTICS_TOKEN to enable it)"
+if [ -n "${ANALYTICS_TOKEN:-}" ]; then
+  analytics_state="http://localhost:$rasa_port/analytics (sign in with ANALYTICS_TOKEN)"
+fi
+
 api=(); api_state="off (set RASA_API_TOKEN to enable it)"
 if [ -n "${RASA_API_TOKEN:-}" ]; then
   api=(--enable-api "--auth-token=$RASA_API_TOKEN"); api_state="on, token from RASA_API_TOKEN"
@@ -75,6 +80,8 @@ launch rasa .venv/bin/rasa run --model "$model" --endpoints "$endpoints" \
   --credentials "$state/credentials.yml" --interface "$interface" --port "$rasa_port" \
   "${api[@]}" --cors "${origins[@]}"
 launch web .venv/bin/python -m http.server "$web_port" --bind "$interface" --directory web
+# Alerts when negative messages surge (docs/analytics.md), every 5 minutes.
+launch alerts .venv/bin/python -m analytics watch --every 300
 
 health=(
   "http://127.0.0.1:$actions_port/health"
@@ -102,6 +109,7 @@ serve: ready
   socket.io channel               http://localhost:$rasa_port/socket.io
   HTTP API                        $api_state
   action server                   http://localhost:$actions_port/webhook
+  analytics page                  $analytics_state
   logs                            $state/log/
 Press Ctrl-C to stop.
 EOF

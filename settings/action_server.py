@@ -42,6 +42,13 @@ HANDOFF_WEBHOOK_URL = Variable(
     "stay in the database (make tickets)",
     optional_http_url,
 )
+ALERT_WEBHOOK_URL = Variable(
+    "ALERT_WEBHOOK_URL",
+    "",
+    "where alerts about surges of negative messages are POSTed (python -m "
+    "analytics watch); unset: they are shown on the analytics page only",
+    optional_http_url,
+)
 RASA_URL = Variable(
     "RASA_URL",
     "http://localhost:5005",
@@ -133,6 +140,7 @@ VARIABLES = (
     DATABASE_URL,
     RETURN_WINDOW_DAYS,
     HANDOFF_WEBHOOK_URL,
+    ALERT_WEBHOOK_URL,
     RASA_URL,
     RASA_API_TOKEN,
     KB_EMBEDDING_MODEL,

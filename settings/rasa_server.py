@@ -63,6 +63,8 @@ EXPANDED_BY_RASA = {
     "CHAT_JWT_SECRET": "website channels take a message only with a JWT signed "
     "with this secret whose sub is the conversation id",
     "CALLBACK_URL": "where the callback channel posts the bot's replies",
+    "ANALYTICS_TOKEN": "signs in to the analytics page at /analytics "
+    "(connectors/analytics_page.py); unset: the page is off",
     "FACEBOOK_VERIFY_TOKEN": "Facebook Messenger connector",
     "FACEBOOK_APP_SECRET": "Facebook Messenger connector",
     "FACEBOOK_PAGE_ACCESS_TOKEN": "Facebook Messenger connector",

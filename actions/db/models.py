@@ -402,3 +402,30 @@ class KbAnswer(Base):
     helpful = Column(Boolean(), nullable=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     voted_at = Column(UTCDateTime, nullable=True)
+
+
+class SentimentAlert(Base):
+    """A surge of negative customer messages the detector found (analytics/alerts.py).
+
+    ``key`` (topic and moment) makes detection safe to repeat: a second run,
+    or a second watcher, finds the same alarm and stores nothing new.
+    ``examples`` are three of the surge's negative messages, masked. An alert
+    is delivered to $ALERT_WEBHOOK_URL until it is accepted: ``delivered_at``
+    stays empty and every attempt is counted.
+    """
+
+    __tablename__ = "sentiment_alerts"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(200), nullable=False, unique=True)
+    topic = Column(String(100), nullable=False)
+    raised_at = Column(UTCDateTime, nullable=False, index=True)
+    since = Column(UTCDateTime, nullable=False)
+    baseline_share = Column(Float, nullable=False)
+    current_share = Column(Float, nullable=False)
+    messages = Column(Integer, nullable=False)
+    examples = Column(JSON, nullable=False, default=list)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(200))
+    delivered_at = Column(UTCDateTime)

@@ -57,6 +57,9 @@ class Stack:
     callback: StubServer
     output: Path  # what serve.sh printed
     logs: Path  # the servers' logs
+    database_url: str  # the assistant's database
+    tracker_url: str  # the conversations
+    analytics_token: str
 
 
 def _wait_for_ready(process: subprocess.Popen, output: Path) -> None:
@@ -114,6 +117,9 @@ def stack(
         name: free_port() for name in ("RASA_PORT", "ACTION_SERVER_PORT", "WEB_PORT")
     }
     api_token, signing_secret = "test-api-token", "test-signing-secret"
+    analytics_token = "test-analytics-token"
+    database_url = seeded_database(workdir)
+    tracker_url = f"sqlite:///{workdir / 'conversations.db'}"
     env = {
         key: value
         for key, value in offline_env().items()
@@ -124,8 +130,10 @@ def stack(
         {name: str(port) for name, port in ports.items()},
         SERVE_INTERFACE="127.0.0.1",
         SERVE_DIR=str(workdir),
-        DATABASE_URL=seeded_database(workdir),
+        DATABASE_URL=database_url,
+        TRACKER_DATABASE_URL=tracker_url,
         RASA_API_TOKEN=api_token,
+        ANALYTICS_TOKEN=analytics_token,
         SLACK_TOKEN="xoxb-0000000000-test",
         SLACK_SIGNING_SECRET=signing_secret,
         CALLBACK_URL=f"{callback.url}/bot",
@@ -154,6 +162,9 @@ def stack(
         callback=callback,
         output=output,
         logs=workdir / "log",
+        database_url=database_url,
+        tracker_url=tracker_url,
+        analytics_token=analytics_token,
     )
     _interrupt_and_check(process, output, list(ports.values()))
 

@@ -44,3 +44,15 @@ async def test_a_message_pushed_through_b_reaches_the_socket_on_a(
         pushed.raise_for_status()
 
         assert await socket.expect("bot_uttered") == {"text": THANKS}
+
+
+def test_without_analytics_token_there_is_no_analytics_page(
+    replicas: Replicas,
+) -> None:
+    """The replicas run without ANALYTICS_TOKEN: the page is off, not open."""
+    for url in replicas.urls:
+        assert requests.get(f"{url}/analytics", timeout=30).status_code == 404
+        assert (
+            requests.get(f"{url}/analytics/csv/summary.csv", timeout=30).status_code
+            == 404
+        )

@@ -22,6 +22,7 @@ def test_start_up_says_which_connectors_are_on(stack: Stack) -> None:
         "connectors.socketio.SocketIOInput",
         "slack",
         "connectors.rest.CallbackInput",
+        "connectors.analytics_page.AnalyticsPage",
     ):
         assert f"credentials: {connector}: on" in output
     assert (
