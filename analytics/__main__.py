@@ -29,7 +29,7 @@ from analytics.alerts import alarms_between
 from analytics.figures import Period, compute
 from analytics.page import render
 from settings import action_server as settings
-from stores.tracker_store import tracker_database_url
+from settings.rasa_server import tracker_database_url
 
 DEFAULT_DAYS = 7
 WATCHED_HOURS = 24

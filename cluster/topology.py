@@ -90,6 +90,7 @@ class Cluster:
         self.replica_ports = [free_port() for _ in range(settings.replicas)]
         self.database_url = ""
         self.actions: Service | None = None
+        self.alerts: Service | None = None
         self.replicas: list[Service] = []
         self.nginx: Service | None = None
         # The public and action-proxy ports, held here for nginx to inherit: they
@@ -157,6 +158,16 @@ class Cluster:
             env=env,
             cwd=REPO_ROOT,
         )
+        # Surge alerts (analytics/alerts.py): a loop with no port; idempotent,
+        # so a restart (or a second watcher) never raises an alert twice.
+        self.alerts = Service(
+            "alerts",
+            [sys.executable, "-m", "analytics", "watch", "--every", "300"],
+            self.state / "log" / "alerts.log",
+            lambda: True,
+            env=env,
+            cwd=REPO_ROOT,
+        )
         self.replicas = [
             self._replica(index, env, credentials)
             for index in range(self.settings.replicas)
@@ -172,7 +183,8 @@ class Cluster:
         self.nginx.start()
         with ThreadPoolExecutor() as pool:
             for future in [
-                pool.submit(service.start) for service in (self.actions, *self.replicas)
+                pool.submit(service.start)
+                for service in (self.actions, self.alerts, *self.replicas)
             ]:
                 future.result()
 
@@ -228,7 +240,7 @@ class Cluster:
 
     def services(self) -> list[Service]:
         """Every part, front to back (the order to stop them in)."""
-        parts = [self.nginx, *self.replicas, self.actions]
+        parts = [self.nginx, *self.replicas, self.actions, self.alerts]
         parts += [self.rabbitmq, self.redis, self.postgres]
         return [part for part in parts if part is not None]
 

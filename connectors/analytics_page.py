@@ -36,7 +36,7 @@ from analytics.__main__ import DEFAULT_DAYS, period_of
 from analytics.figures import Figures, Period, compute
 from analytics.page import as_csv, every_table, render
 from analytics.sql import ensure_indexes
-from stores.tracker_store import tracker_database_url
+from settings.rasa_server import tracker_database_url
 
 COOKIE = "analytics_session"
 SESSION_HOURS = 12

@@ -6,6 +6,9 @@ names every variable of the server; tests/settings/ checks the list is whole).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from settings import (
     SettingError,
@@ -49,6 +52,27 @@ NLU_INFERENCE = Variable(
 
 # Read by the project's own code in the Rasa server.
 VARIABLES = (TRACKER_DATABASE_URL, DATABASE_URL, RASA_API_TOKEN, NLU_INFERENCE)
+
+
+# The tracker store (stores/tracker_store.py) and the tools that read its
+# database (python -m analytics) share this rule; it lives here, not in
+# stores/, so that the tools need not import Rasa.
+DEFAULT_TRACKER_SQLITE_FILE = (
+    Path(__file__).resolve().parents[1] / "var" / "conversations.db"
+)
+
+
+def tracker_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """Where conversations live when endpoints.yml names no ``url``."""
+    own = TRACKER_DATABASE_URL.read(environ)
+    if own:
+        return own
+    shared = DATABASE_URL.read(environ)
+    if shared and make_url(shared).get_backend_name() != "sqlite":
+        return shared
+    DEFAULT_TRACKER_SQLITE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_TRACKER_SQLITE_FILE}"
+
 
 # Expanded by Rasa from ${NAME} in endpoints.yml, cluster/endpoints.yml and
 # credentials.yml (scripts/credentials.py leaves out a connector whose are unset).

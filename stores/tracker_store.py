@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -33,11 +32,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import make_url
 
-from settings import rasa_server as settings
+from settings.rasa_server import tracker_database_url
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SQLITE_FILE = Path(__file__).resolve().parents[1] / "var" / "conversations.db"
 POSTGRES_CONNECT_TIMEOUT_S = 3
 # Set on the trackers this store reads and writes: how many events are stored.
 STORED_EVENTS = "stored_event_count"
@@ -46,18 +44,6 @@ T = TypeVar("T")
 
 class TrackerStoreUnavailable(Exception):
     """The conversation database did not answer within the retry budget."""
-
-
-def tracker_database_url(environ: dict[str, str] | None = None) -> str:
-    """Where conversations live when endpoints.yml names no ``url``."""
-    own = settings.TRACKER_DATABASE_URL.read(environ)
-    if own:
-        return own
-    shared = settings.DATABASE_URL.read(environ)
-    if shared and make_url(shared).get_backend_name() != "sqlite":
-        return shared
-    DEFAULT_SQLITE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_SQLITE_FILE}"
 
 
 def _engine(url: str) -> sa.engine.Engine:

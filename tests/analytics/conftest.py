@@ -18,11 +18,9 @@ from tests.db.conftest import (
 from tests.pg_server import postgres_server  # noqa: F401  (pytest fixture)
 
 
-@pytest.fixture
-def databases(backend: Backend) -> Iterator[tuple[Engine, Engine]]:  # noqa: F811
-    """(tracker store, assistant database): the second migrated, both empty."""
-    tracker_urls = _scratch_database(backend, None)
-    business_urls = _scratch_database(backend, None)
+def _databases(server: Backend) -> Iterator[tuple[Engine, Engine]]:
+    tracker_urls = _scratch_database(server, None)
+    business_urls = _scratch_database(server, None)
     tracker_url, business_url = next(tracker_urls), next(business_urls)
     upgrade_head(business_url)
     tracker, business = make_engine(tracker_url), make_engine(business_url)
@@ -31,3 +29,15 @@ def databases(backend: Backend) -> Iterator[tuple[Engine, Engine]]:  # noqa: F81
     business.dispose()
     for urls in (tracker_urls, business_urls):
         next(urls, None)
+
+
+@pytest.fixture
+def databases(backend: Backend) -> Iterator[tuple[Engine, Engine]]:  # noqa: F811
+    """(tracker store, assistant database): the second migrated, both empty."""
+    yield from _databases(backend)
+
+
+@pytest.fixture(scope="module")
+def module_databases(backend: Backend) -> Iterator[tuple[Engine, Engine]]:  # noqa: F811
+    """The same, shared by a module's tests (for data written once)."""
+    yield from _databases(backend)

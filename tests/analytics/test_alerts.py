@@ -19,7 +19,7 @@ from tests.http_stub import StubServer
 START = datetime(2026, 10, 5, tzinfo=timezone.utc)
 WATCHED = START + timedelta(days=7)  # a week to learn the baseline first
 SURGE = WATCHED + timedelta(days=1, hours=13)  # an afternoon
-END = WATCHED + timedelta(days=3)
+END = WATCHED + timedelta(days=2)
 PEAK = 80  # conversations in the busiest hour: the bench's volume
 
 
@@ -29,9 +29,16 @@ def surge_traffic(surge: bool) -> list[Conversation]:
     return traffic.simulate(START, hours, PEAK, 0.12, span, seed=21)
 
 
-def test_a_surge_of_ten_points_is_found_soon_after_it_starts(databases) -> None:
-    tracker, business = databases
+@pytest.fixture(scope="module")
+def surged(module_databases):
+    """Databases holding the surge traffic, written once for the module."""
+    tracker, business = module_databases
     traffic.write(tracker, business, surge_traffic(surge=True))
+    return module_databases
+
+
+def test_a_surge_of_ten_points_is_found_soon_after_it_starts(surged) -> None:
+    tracker, _ = surged
 
     alarms = alarms_between(tracker, WATCHED, END)
 
@@ -52,10 +59,9 @@ def test_steady_traffic_raises_no_alarm(databases) -> None:
 
 
 def test_alerts_are_stored_once_with_masked_examples_and_delivered_until_accepted(
-    databases,
+    surged,
 ) -> None:
-    tracker, business = databases
-    traffic.write(tracker, business, surge_traffic(surge=True))
+    tracker, business = surged
     first = alarms_between(tracker, WATCHED, END)[0]
     # An upset customer writes just before the alarm, with a phone number.
     angry = Turn(
