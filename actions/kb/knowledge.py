@@ -173,10 +173,15 @@ def embed_missing(
     stale = list(
         session.scalars(select(Article).where(_stale(embedder.name, language)))
     )
-    for article in stale:
-        vectors = embedder.embed_passages(
-            article_texts(article.title, list(article.questions), article.answer)
-        )
+    # All texts in one call, each embedded alone (embedder.BATCH_SIZE says why).
+    texts = [
+        article_texts(article.title, list(article.questions), article.answer)
+        for article in stale
+    ]
+    every_vector = embedder.embed_passages([text for each in texts for text in each])
+    ends = np.cumsum([len(each) for each in texts])
+    for article, end, count in zip(stale, ends, map(len, texts)):
+        vectors = every_vector[end - count : end]
         session.execute(
             update(Article)
             .where(Article.id == article.id)
