@@ -2,7 +2,9 @@
 
 "Where's my parcel??" and "where is my parcel" are one gap in what the
 assistant knows, not two. Texts are compared by character n-grams (2 to 4,
-TF-IDF), which read typos, word order and Chinese alike, and gathered greedily:
+counts without IDF, which would let a rare order number outweigh the words
+around it; digits are read as one digit), which read typos, word order and
+Chinese alike, and gathered greedily:
 the most frequent text opens a group, and each next text joins the first group
 whose opening text it resembles (cosine at least ``SIMILAR``). Only the most
 frequent ``MAX_TEXTS`` distinct texts are grouped, which bounds the work
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -21,6 +25,7 @@ from actions.privacy import mask_personal
 SIMILAR = 0.5
 MAX_TEXTS = 1000
 EXAMPLES = 3
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,8 @@ def group(counted: list[tuple[str, int]], limit: int = 20) -> list[Group]:
     if not texts:
         return []
     vectors = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 4), lowercase=True
-    ).fit_transform(texts)
+        analyzer="char_wb", ngram_range=(2, 4), lowercase=True, use_idf=False
+    ).fit_transform([_DIGITS.sub("0", text) for text in texts])
     similarity = (vectors @ vectors.T).toarray()
     leaders: list[int] = []
     members: dict[int, list[int]] = {}
