@@ -23,6 +23,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.expression import ClauseElement
 
 from actions.db.models import CsatRating, KbAnswer, SupportTicket
 from analytics.sql import DAY_S, HOUR_S, bucket, events, json_text, share
@@ -32,6 +35,7 @@ UNRESOLVED_INTENTS = ("nlu_fallback", "request_human", "out_of_scope", "complain
 FALLBACK_INTENT = "nlu_fallback"
 THANK_INTENT = "thank"
 HANDOFF_ACTION = "action_handoff"
+ASK_RATING = "utter_ask_rating"
 SESSION_START = "action_session_start"
 NEGATIVE = "negative"
 CALL_BACK_WINDOW_S = DAY_S
@@ -186,12 +190,18 @@ def _tagged(period: Period) -> sa.sql.Select:
             (is_user, json_text(events.c.data, "parse_data", "sentiment", "label"))
         ).label("sentiment"),
         sa.case((is_user, json_text(events.c.data, "input_channel"))).label("channel"),
+        # A text match, not a JSON parse, on every reply: only one response
+        # is counted (the rating question).
         sa.case(
             (
-                events.c.type_name == "bot",
-                json_text(events.c.data, "metadata", "utter_action"),
-            )
-        ).label("utterance"),
+                sa.and_(
+                    events.c.type_name == "bot",
+                    events.c.data.like(f'%"utter_action": "{ASK_RATING}"%'),
+                ),
+                1,
+            ),
+            else_=0,
+        ).label("asked_rating"),
     ).where(
         events.c.timestamp >= period.first_s,
         events.c.timestamp < period.end_s + CALL_BACK_WINDOW_S,
@@ -202,62 +212,85 @@ def _tagged(period: Period) -> sa.sql.Select:
 def _tracker_figures(
     connection: Connection, period: Period, confirmations: list[tuple[str, float]]
 ) -> tuple[dict, dict[str, Table], list[tuple[str, int]]]:
+    """The figures from the events: three passes materialized as temporary
+    tables (the events, one row per conversation, its outcome), then small
+    aggregates over them. Joins, not correlated subqueries: each step is one
+    hash join or one window over rows sorted once, at any volume."""
+    if connection.dialect.name == "postgresql":
+        # Sorts and hashes of a month of events fit in memory, not on disk.
+        connection.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     confirmed = _temporary_confirmations(connection, confirmations)
-    tagged = _tagged(period).cte("tagged")
+    tagged = materialize(connection, "analytics_tagged", _tagged(period))
     user = tagged.c.type_name == "user"
     in_period = sa.and_(tagged.c.ts >= period.first_s, tagged.c.ts < period.end_s)
 
     def flag(condition) -> sa.sql.ColumnElement:
         return sa.func.max(sa.case((condition, 1), else_=0))
 
-    conversation = (
+    first_ts = sa.func.min(sa.case((user, tagged.c.ts)))
+    messages_in = sa.func.sum(sa.case((user, 1), else_=0))
+    conversation = materialize(
+        connection,
+        "analytics_conversations",
         sa.select(
             tagged.c.sender_id,
             tagged.c.session,
-            sa.func.min(sa.case((user, tagged.c.ts))).label("first_ts"),
+            first_ts.label("first_ts"),
             sa.func.max(tagged.c.ts).label("last_ts"),
+            # The same customer's next conversation, for containment.
+            sa.func.lead(first_ts)
+            .over(partition_by=tagged.c.sender_id, order_by=tagged.c.session)
+            .label("next_ts"),
             sa.func.min(sa.case((user, sa.func.coalesce(tagged.c.channel, "")))).label(
                 "channel"
             ),
             sa.func.max(sa.case((user, tagged.c.id))).label("last_user_id"),
             flag(tagged.c.action_name == HANDOFF_ACTION).label("handed_off"),
             flag(tagged.c.intent_name == THANK_INTENT).label("thanked"),
-            sa.func.sum(sa.case((user, 1), else_=0)).label("messages"),
+            messages_in.label("messages"),
         )
         .group_by(tagged.c.sender_id, tagged.c.session)
-        .cte("conversation")
+        .having(messages_in > 0),
     )
-    later = conversation.alias("later")
-    called_back = (
-        sa.select(sa.literal(1))
-        .where(
-            later.c.sender_id == conversation.c.sender_id,
-            later.c.first_ts > conversation.c.last_ts,
-            later.c.first_ts <= conversation.c.last_ts + CALL_BACK_WINDOW_S,
+    c = conversation.c
+    ratings = (
+        sa.select(
+            c.sender_id,
+            c.session,
+            sa.func.max(sa.case((confirmed.c.good == 1, 1), else_=0)).label("good"),
+            sa.func.max(sa.case((confirmed.c.good == 0, 1), else_=0)).label("bad"),
         )
-        .exists()
+        .join_from(
+            conversation,
+            confirmed,
+            sa.and_(
+                confirmed.c.sender_id == c.sender_id,
+                confirmed.c.ts >= c.first_ts,
+                confirmed.c.ts <= c.last_ts + CONFIRMATION_SLACK_S,
+            ),
+        )
+        .group_by(c.sender_id, c.session)
+        .subquery("ratings")
     )
-    rated = sa.select(sa.literal(1)).where(
-        confirmed.c.sender_id == conversation.c.sender_id,
-        confirmed.c.ts >= conversation.c.first_ts,
-        confirmed.c.ts <= conversation.c.last_ts + CONFIRMATION_SLACK_S,
-    )
-    good = rated.where(confirmed.c.good == 1).exists()
-    bad = rated.where(confirmed.c.good == 0).exists()
     last_user = tagged.alias("last_user")
     answered_last = sa.and_(
         last_user.c.intent_name.is_not(None),
         last_user.c.intent_name.not_in(UNRESOLVED_INTENTS),
     )
-    handed_off = conversation.c.handed_off == 1
-    is_confirmed = sa.and_(
-        sa.not_(handed_off), sa.or_(good, conversation.c.thanked == 1)
+    handed_off = c.handed_off == 1
+    called_back = sa.and_(
+        c.next_ts.is_not(None), c.next_ts <= c.last_ts + CALL_BACK_WINDOW_S
     )
-    per_conversation = (
+    good = sa.func.coalesce(ratings.c.good, 0) == 1
+    bad = sa.func.coalesce(ratings.c.bad, 0) == 1
+    is_confirmed = sa.and_(sa.not_(handed_off), sa.or_(good, c.thanked == 1))
+    per_conversation = materialize(
+        connection,
+        "analytics_outcomes",
         sa.select(
-            conversation.c.first_ts,
-            conversation.c.channel,
-            conversation.c.messages,
+            c.first_ts,
+            c.channel,
+            c.messages,
             sa.case(
                 (sa.and_(sa.not_(handed_off), sa.not_(called_back)), 1), else_=0
             ).label("contained"),
@@ -275,14 +308,13 @@ def _tracker_figures(
                 else_=0,
             ).label("assumed"),
         )
-        .join_from(
-            conversation, last_user, last_user.c.id == conversation.c.last_user_id
+        .select_from(conversation)
+        .join(last_user, last_user.c.id == c.last_user_id)
+        .outerjoin(
+            ratings,
+            sa.and_(ratings.c.sender_id == c.sender_id, ratings.c.session == c.session),
         )
-        .where(
-            conversation.c.first_ts >= period.first_s,
-            conversation.c.first_ts < period.end_s,
-        )
-        .cte("per_conversation")
+        .where(c.first_ts >= period.first_s, c.first_ts < period.end_s),
     )
 
     totals = connection.execute(
@@ -314,7 +346,7 @@ def _tracker_figures(
         .order_by(day, per_conversation.c.channel)
     ).all()
 
-    messages = sa.select(tagged).where(user, in_period).cte("messages")
+    messages = sa.select(tagged).where(user, in_period).subquery("messages")
     negative = sa.case((messages.c.sentiment == NEGATIVE, 1), else_=0)
     row = connection.execute(
         sa.select(
@@ -339,12 +371,10 @@ def _tracker_figures(
         **_intent_tables(connection, messages),
     }
     summary["csat_asked"] = connection.execute(
-        sa.select(sa.func.count()).where(
-            tagged.c.utterance == "utter_ask_rating", in_period
-        )
+        sa.select(sa.func.count()).where(tagged.c.asked_rating == 1, in_period)
     ).scalar_one()
     summary["reply_time_p50"], summary["reply_time_p95"] = _reply_times(
-        connection, period
+        connection, tagged, period
     )
     unanswered = connection.execute(
         sa.select(json_text(events.c.data, "text"), sa.func.count())
@@ -425,40 +455,38 @@ def _intent_tables(connection, messages) -> dict[str, Table]:
     }
 
 
-def _reply_times(connection: Connection, period: Period) -> tuple[float | None, ...]:
+def _reply_times(
+    connection: Connection, tagged: sa.Table, period: Period
+) -> tuple[float | None, ...]:
     """Median and 95th percentile of the delay before the first reply.
 
-    ``LEAD`` pairs each customer message with the sender's next event among
-    messages and replies; percentiles are read by position in the sorted delays
-    (SQLite has no percentile function).
+    ``LEAD`` pairs each customer message with the sender's next message or
+    reply; percentiles are read by position in the sorted delays (SQLite has no
+    percentile function).
     """
+    talk = tagged.c.type_name.in_(("user", "bot"))
     ordered = (
         sa.select(
-            events.c.type_name,
-            events.c.timestamp,
-            sa.func.lead(events.c.type_name)
-            .over(partition_by=events.c.sender_id, order_by=events.c.id)
+            tagged.c.type_name,
+            tagged.c.ts,
+            sa.func.lead(tagged.c.type_name)
+            .over(partition_by=tagged.c.sender_id, order_by=tagged.c.id)
             .label("next_type"),
-            sa.func.lead(events.c.timestamp)
-            .over(partition_by=events.c.sender_id, order_by=events.c.id)
+            sa.func.lead(tagged.c.ts)
+            .over(partition_by=tagged.c.sender_id, order_by=tagged.c.id)
             .label("next_ts"),
         )
-        .where(
-            events.c.type_name.in_(("user", "bot")),
-            events.c.timestamp >= period.first_s,
-            events.c.timestamp < period.end_s + HOUR_S,
-        )
+        .where(talk, tagged.c.ts < period.end_s + HOUR_S)
         .subquery()
     )
-    delay = (ordered.c.next_ts - ordered.c.timestamp).label("delay")
-    delays = (
-        sa.select(delay)
-        .where(
+    delays = materialize(
+        connection,
+        "analytics_delays",
+        sa.select((ordered.c.next_ts - ordered.c.ts).label("delay")).where(
             ordered.c.type_name == "user",
             ordered.c.next_type == "bot",
-            ordered.c.timestamp < period.end_s,
-        )
-        .subquery()
+            ordered.c.ts < period.end_s,
+        ),
     )
     count = connection.execute(sa.select(sa.func.count()).select_from(delays)).scalar()
     if not count:
@@ -471,6 +499,31 @@ def _reply_times(connection: Connection, period: Period) -> tuple[float | None, 
             .offset(min(count - 1, int(q * count)))
         ).scalar()
         for q in (0.5, 0.95)
+    )
+
+
+class _CreateTemporaryTableAs(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, name: str, query: sa.sql.Select) -> None:
+        self.name, self.query = name, query
+
+
+@compiles(_CreateTemporaryTableAs)
+def _create_temporary_table_as(element, compiler, **kw) -> str:
+    query = compiler.process(element.query, **kw)
+    return f"CREATE TEMPORARY TABLE {element.name} AS {query}"
+
+
+def materialize(connection: Connection, name: str, query: sa.sql.Select) -> sa.Table:
+    """``query``'s rows as temporary table ``name`` (dropped with the
+    connection's transaction), computed once for the queries that follow."""
+    connection.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+    connection.execute(_CreateTemporaryTableAs(name, query))
+    return sa.Table(
+        name,
+        sa.MetaData(),
+        *(sa.Column(column.name, column.type) for column in query.selected_columns),
     )
 
 

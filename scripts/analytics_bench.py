@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -75,6 +76,7 @@ def main() -> None:
     peak = args.events / EVENTS_PER_CONVERSATION / hours / 0.6
 
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as state:
+        os.chmod(state, 0o755)  # PostgreSQL runs as its own account
         port = free_port()
         server = postgres(Path(state), port)
         server.start()
