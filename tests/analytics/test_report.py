@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
 from analytics import traffic
-from analytics.__main__ import period_of
+from analytics.__main__ import period_of, watch_round
 from analytics.page import CARDS, written
 from tests.analytics.known_traffic import START, conversations, expected
+from tests.analytics.test_alerts import END, SURGE, WATCHED, surge_traffic
 from tests.conftest import REPO_ROOT, offline_env
 
 FIRST = START.date().isoformat()
@@ -59,3 +61,25 @@ def test_a_bad_date_is_explained_not_a_traceback(databases, tmp_path) -> None:
 
     assert done.returncode == 2
     assert "YYYY-MM-DD" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_report_shows_the_alerts_raised_in_its_period(databases, tmp_path) -> None:
+    tracker, business = databases
+    traffic.write(tracker, business, surge_traffic(surge=True))
+    watch_round(tracker, business, SURGE + timedelta(hours=4))
+    out = tmp_path / "report.html"
+    last_day = (END - timedelta(days=1)).date().isoformat()
+
+    done = report(
+        ["--from", WATCHED.date().isoformat(), "--to", last_day, "--out", str(out)],
+        tracker,
+        business,
+    )
+
+    assert done.returncode == 0, done.stderr
+    html = out.read_text()
+    assert 'id="alerts"' in html and "all messages" in html
+    before = report(["--to", (SURGE - timedelta(days=1)).date().isoformat(),
+                     "--out", str(out)], tracker, business)  # fmt: skip
+    assert before.returncode == 0 and 'id="alerts"' not in out.read_text()

@@ -21,6 +21,8 @@ NEW_TO_RASA = {
     # A new NLU component on Rasa's public GraphComponent API: it replaces nothing.
     "components.intent_sentiment_classifier.BertIntentSentimentClassifier",
     "components.language_detector.LanguageDetector",
+    # A new channel on Rasa's public InputChannel API: it replaces no Rasa channel.
+    "connectors.analytics_page.AnalyticsPage",
 }
 PROJECT_PACKAGES = ("actions", "cluster", "components", "connectors", "scripts",
                     "stores", "deploy")  # fmt: skip
