@@ -11,7 +11,11 @@ customers and agents), ``database`` (sessions and the outage apology). SQL lives
 ``actions.db``. Agents use ``python -m actions.agent`` (``agent``, ``rasa_api``).
 """
 
+from metrics import actions as metrics_actions
 from settings import action_server
 
 # A value the action server cannot use stops it here, naming the variable.
 action_server.check_at_start_up()
+
+# /metrics and timed action calls on rasa-sdk's server (metrics/actions.py).
+metrics_actions.serve_on_the_action_server()

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from actions.db.engine import session_scope
+from metrics.actions import DATABASE_ERRORS as DATABASE_ERRORS_SEEN
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def apologise_if_database_down(
             try:
                 return await run(action, dispatcher, tracker, domain)
             except DATABASE_ERRORS as error:
+                DATABASE_ERRORS_SEEN.inc()
                 logger.warning(
                     "%s: database unreachable (%s)",
                     action.name(),

@@ -50,6 +50,7 @@ from actions.history import (
 from actions.privacy import PASSCODE_MASK, mask_secrets
 from actions.ticket_delivery import deliver_in_background, webhook_url
 from actions.verification import VERIFICATION_LOCKED
+from metrics.actions import HANDOFFS
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,11 @@ def handoff_reason(tracker: Tracker, events: list[Event]) -> str:
     return ASKED_FOR_PERSON
 
 
+# /metrics shows every trigger, at 0 until its first ticket.
+for _trigger in (*REASONS.values(), ASKED_FOR_PERSON, LOCKED_OUT):
+    HANDOFFS.labels(_trigger)
+
+
 def paused_events() -> list[EventType]:
     """Pause the conversation, as if listening, for when an agent resumes it.
 
@@ -146,17 +152,19 @@ async def hand_over(
     events = current_session(tracker.events)
     customer_id = tracker.get_slot(VERIFIED_CUSTOMER)
     url = webhook_url()
+    reason = reason or handoff_reason(tracker, events)
     ticket_number = await in_transaction(
         lambda session: create_ticket(
             session,
             conversation_id=tracker.sender_id,
-            reason=reason or handoff_reason(tracker, events),
+            reason=reason,
             transcript=transcript(events),
             sentiment_trail=sentiment_trail(events),
             customer_id=int(customer_id) if customer_id is not None else None,
             deliver=url is not None,
         )
     )
+    HANDOFFS.labels(reason).inc()
     if url is not None:
         deliver_in_background(ticket_number, url)
     dispatcher.utter_message(response="utter_handoff", ticket_number=ticket_number)

@@ -40,6 +40,7 @@ from actions.kb import knowledge
 from actions.kb.store import record_answer
 from actions.privacy import mask_secrets
 from actions.shop_rules import return_window_days
+from metrics.actions import KNOWLEDGE_BASE_QUESTIONS
 
 UTTER_ANSWER = "utter_kb_answer"
 UTTER_NO_ANSWER = "utter_kb_no_answer"
@@ -51,6 +52,13 @@ COMPLAIN = "complain"
 def filled(answer: str) -> str:
     """An article's answer with the shop's configured figures put in."""
     return answer.replace("{return_window_days}", str(return_window_days()))
+
+
+def outcome_of(decision: knowledge.Decision) -> str:
+    """``answered``, ``alternatives`` or ``declined``: the label on /metrics."""
+    if decision.answered:
+        return "answered"
+    return "alternatives" if decision.alternative else "declined"
 
 
 class ActionAnswerQuestion(Action):
@@ -77,6 +85,7 @@ class ActionAnswerQuestion(Action):
                 answered=decision.answered,
             )
         )
+        KNOWLEDGE_BASE_QUESTIONS.labels(outcome_of(decision)).inc()
         if decision.answered:
             dispatcher.utter_message(
                 response=UTTER_ANSWER,

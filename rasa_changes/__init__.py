@@ -57,6 +57,12 @@ def _unwrapped_stores() -> None:
     leave_visible_stores_unwrapped()
 
 
+def _measured_message_handling() -> None:
+    from rasa_changes.metrics import measured_message_handling
+
+    measured_message_handling()
+
+
 CHANGES: tuple[Change, ...] = (
     Change(
         "compiled action result check",
@@ -116,6 +122,22 @@ CHANGES: tuple[Change, ...] = (
         ("tests/rasa_changes/test_runtime.py",),
         ("rasa.shared.core.events.remove_parse_data",),
         _runtime("events_logged_without_deep_copies"),
+    ),
+    Change(
+        "message handling measured",
+        "patch",
+        "rasa_changes/metrics.py",
+        "Agent.handle_message, MessageProcessor.parse_message (wrapped)",
+        "operators need messages, reply and parse latency, intents, fallbacks and "
+        "failures on /metrics; every channel's messages pass these two methods, "
+        "which are timed and counted, their results and errors left untouched",
+        ("tests/channels/test_metrics.py",),
+        (
+            "rasa.core.agent.Agent.handle_message",
+            "rasa.core.processor.MessageProcessor.parse_message",
+            "rasa.core.lock_store.LockError",
+        ),
+        _measured_message_handling,
     ),
     Change(
         "visible tracker stores left unwrapped",

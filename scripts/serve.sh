@@ -113,6 +113,7 @@ serve: ready
   HTTP API                        $api_state
   action server                   http://localhost:$actions_port/webhook
   analytics page                  $analytics_state
+  metrics for Prometheus          http://localhost:$rasa_port/metrics and http://localhost:$actions_port/metrics
   logs                            $state/log/
 Press Ctrl-C to stop.
 EOF

@@ -58,6 +58,11 @@ def check(variables: Iterable[Variable], environ: Mapping[str, str] | None = Non
         raise SettingError("; ".join(problems))
 
 
+def share_with_child_processes(variable: Variable, value: str) -> None:
+    """Set ``variable`` for this process and every process it starts from now on."""
+    os.environ[variable.name] = value
+
+
 # --- parsers: text in, a value out, ValueError with a reason otherwise ----------
 
 
@@ -136,3 +141,16 @@ def offline_environment() -> dict[str, str]:
             name, _, value = line.partition("=")
             found[name] = value
     return found
+
+
+# --- read by both servers -------------------------------------------------------
+
+# prometheus-client reads it itself when it is imported (metrics/__init__.py).
+METRICS_DIRECTORY = Variable(
+    "PROMETHEUS_MULTIPROC_DIR",
+    "",
+    "directory where every worker process of a server writes its /metrics "
+    "figures, added up at each scrape; it must be empty when the server starts. "
+    "Unset: a fresh one per server, removed when the server stops",
+    optional_text,
+)

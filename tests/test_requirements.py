@@ -79,8 +79,9 @@ def _needs(target: str, rules: dict[str, list[str]]) -> set[str]:
 
 def test_only_the_targets_that_use_them_install_system_packages() -> None:
     rules = _prerequisites()
-    for target in ("run", "train", "serve", "serve-actions", "seed", "lint",
-                   "bench-nlu", "bench-kb", "bench-languages", "bench-alerts"):  # fmt: skip
+    without = ("run", "train", "serve", "serve-actions", "seed", "lint")
+    benches = ("bench-nlu", "bench-kb", "bench-languages", "bench-alerts")
+    for target in without + benches:
         assert "system-packages" not in _needs(target, rules), target
         assert "setup-dev" not in _needs(target, rules) or target == "lint", target
     # bench-analytics times the page's queries on a real PostgreSQL server.

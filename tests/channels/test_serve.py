@@ -23,6 +23,7 @@ def test_start_up_says_which_connectors_are_on(stack: Stack) -> None:
         "slack",
         "connectors.rest.CallbackInput",
         "connectors.analytics_page.AnalyticsPage",
+        "connectors.metrics_endpoint.MetricsEndpoint",
     ):
         assert f"credentials: {connector}: on" in output
     assert (

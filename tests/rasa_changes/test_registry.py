@@ -23,6 +23,7 @@ NEW_TO_RASA = {
     "components.language_detector.LanguageDetector",
     # A new channel on Rasa's public InputChannel API: it replaces no Rasa channel.
     "connectors.analytics_page.AnalyticsPage",
+    "connectors.metrics_endpoint.MetricsEndpoint",
 }
 PROJECT_PACKAGES = ("actions", "cluster", "components", "connectors", "scripts",
                     "stores", "deploy")  # fmt: skip

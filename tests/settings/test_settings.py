@@ -15,7 +15,7 @@ from settings import SettingError, action_server, offline_environment, rasa_serv
 from tests.conftest import REPO_ROOT
 
 # Where the processes' own code lives: none of it reads the environment itself.
-CODE = ("actions", "stores", "connectors", "components", "rasa_changes")
+CODE = ("actions", "stores", "connectors", "components", "rasa_changes", "metrics")
 PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
