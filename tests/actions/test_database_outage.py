@@ -20,6 +20,7 @@ from tests.actions.helpers import (
     rendered,
     slot_events,
 )
+from tests.prometheus_text import in_this_process, total
 
 APOLOGY = "I can't reach our order system right now, please try again in a few minutes."
 ORDER_SLOTS = {"order_task": "cancel", "order_id": "ORD-1002", "email": ALICE}
@@ -41,8 +42,11 @@ async def test_actions_apologise(
     action: Action, slots: dict[str, Any], domain: dict[str, Any], unreachable_db: str
 ) -> None:
     dispatcher = CollectingDispatcher()
+    errors = "assistant_action_database_errors_total"
+    before = total(in_this_process(), errors)
     assert await action.run(dispatcher, make_tracker(slots), domain) == []
     assert rendered(dispatcher, domain) == [APOLOGY]
+    assert total(in_this_process(), errors) == before + 1  # on /metrics
 
 
 @pytest.mark.parametrize(
