@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/assistant.tar.gz
 WEB_DEPS := web/node_modules/.package-lock.json
-DEBIAN_PACKAGES := chromium fonts-dejavu-core fonts-wqy-microhei postgresql redis-server rabbitmq-server nginx
+DEBIAN_PACKAGES := chromium fonts-dejavu-core fonts-wqy-microhei postgresql redis-server rabbitmq-server nginx prometheus
 DEBIAN_STAMP := var/.debian-packages
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 

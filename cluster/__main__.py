@@ -66,7 +66,7 @@ def main() -> int:
     try:
         print("cluster: starting PostgreSQL, Redis, RabbitMQ, actions, "
               f"{args.replicas} Rasa replicas ({args.workers} worker(s) each), "
-              "nginx", flush=True)  # fmt: skip
+              "nginx, Prometheus", flush=True)  # fmt: skip
         cluster.start()
         supervisor = Supervisor(
             cluster.services(),
@@ -81,6 +81,7 @@ def main() -> int:
             f"  socket.io   {cluster.url}/socket.io\n"
             f"  replicas    {replicas}\n"
             f"  database    {cluster.database_url}\n"
+            f"  Prometheus  {cluster.prometheus_url} (rules: deploy/prometheus/)\n"
             f"  logs        {args.state / 'log'}/\n"
             f"  status      python -m cluster status --state {args.state}\n"
             "Any part that exits is restarted. Press Ctrl-C to stop.",

@@ -30,6 +30,7 @@ DEBIAN_PACKAGES = {
     "redis-server": "redis-server",
     "rabbitmq-server": "rabbitmq-server",
     "nginx": "nginx",
+    "prometheus": "prometheus",
 }
 POSTGRES_USER = "postgres"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -438,4 +439,23 @@ def nginx(
         leftover_signal=signal.SIGQUIT,
         leftover_grace_s=10,
         overlap_leftovers=True,
+    )  # fmt: skip
+
+
+def prometheus(state: Path, config: str, rules: Path, port: int) -> Service:
+    """Debian's Prometheus with the configuration text ``config``, which names
+    ``rules`` (copied beside it) in its ``rule_files``."""
+    ensure_installed("prometheus")
+    home = state / "prometheus"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "prometheus.yml").write_text(config)
+    shutil.copy(rules, home / rules.name)
+    return Service(
+        "prometheus",
+        [shutil.which("prometheus") or "/usr/bin/prometheus",
+         f"--config.file={home / 'prometheus.yml'}",
+         f"--storage.tsdb.path={home / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        state / "log" / "prometheus.log",
+        lambda: http_answers(port),
     )  # fmt: skip

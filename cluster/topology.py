@@ -1,10 +1,11 @@
 """The multi-replica topology on one machine: what `make cluster` runs.
 
 PostgreSQL (orders and conversations), Redis (locks, socket.io routing),
-RabbitMQ (event stream), the action server, N Rasa replicas and nginx in front
-of them, each a private instance under ``state``. The replicas read the same
-``cluster/endpoints.yml`` as the container deployments (deploy/), with the same
-environment variable names.
+RabbitMQ (event stream), the action server, N Rasa replicas, nginx in front of
+them and Prometheus scraping them, each a private instance under ``state``. The
+replicas read the same ``cluster/endpoints.yml`` as the container deployments
+(deploy/), with the same environment variable names; Prometheus reads
+deploy/prometheus/ with the cluster's ports as its targets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+import yaml
 
 from cluster.services import (
     Service,
@@ -27,6 +29,7 @@ from cluster.services import (
     listening_socket,
     nginx,
     postgres,
+    prometheus,
     rabbitmq,
     rasa_environment,
     redis,
@@ -38,6 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RASA = Path(sys.executable).with_name("rasa")
 DATABASE_NAME = "assistant"
 EVENT_QUEUE = "rasa_events"
+PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
 
 
 @dataclass
@@ -63,6 +67,9 @@ class ClusterSettings:
     # Rasa's HTTP API is on only with a token (RASA_API_TOKEN for `make cluster`);
     # nginx never passes it to the public either way.
     api_token: str | None = field(default_factory=rasa_server.RASA_API_TOKEN.read)
+    # How often Prometheus reads each server's /metrics (deploy/prometheus/ says
+    # 15 s; the tests want figures sooner).
+    scrape_interval_s: int = 15
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -88,11 +95,13 @@ class Cluster:
         self.actions_port = free_port()
         self.actions_proxy_port = free_port()
         self.replica_ports = [free_port() for _ in range(settings.replicas)]
+        self.prometheus_port = free_port()
         self.database_url = ""
         self.actions: Service | None = None
         self.alerts: Service | None = None
         self.replicas: list[Service] = []
         self.nginx: Service | None = None
+        self.prometheus: Service | None = None
         # The public and action-proxy ports, held here for nginx to inherit: they
         # stay open while nginx restarts (see cluster.services.nginx).
         self._listeners: list[socket.socket] = []
@@ -104,6 +113,10 @@ class Cluster:
 
     def replica_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.replica_ports[index]}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
     def redis_url(self) -> str:
@@ -119,6 +132,7 @@ class Cluster:
             "redis_url": self.redis_url,
             "rabbitmq_port": self.ports["rabbitmq"],
             "event_queue": EVENT_QUEUE,
+            "prometheus": self.prometheus_url,
         }
 
     def environment(self) -> dict[str, str]:
@@ -181,11 +195,17 @@ class Cluster:
             self.state, self.nginx_config(), self.settings.port, self._listeners
         )
         self.nginx.start()
+        self.prometheus = prometheus(
+            self.state,
+            self.prometheus_config(),
+            PROMETHEUS_DIR / "alerts.yml",
+            self.prometheus_port,
+        )
         with ThreadPoolExecutor() as pool:
             for future in [
                 pool.submit(service.start)
                 for service in (self.actions, self.alerts, *self.replicas)
-            ]:
+            ] + [pool.submit(self.prometheus.start)]:
                 future.result()
 
     def _replica(self, index: int, env: dict[str, str], credentials: Path) -> Service:
@@ -230,6 +250,21 @@ class Cluster:
             config = config.replace(f"@{name}@", value)
         return config
 
+    def prometheus_config(self) -> str:
+        """deploy/prometheus/prometheus.yml with this cluster's servers as targets
+        (instead of the compose services' DNS names) and its scrape interval."""
+        config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+        interval = f"{self.settings.scrape_interval_s}s"
+        config["global"].update(scrape_interval=interval, evaluation_interval=interval)
+        targets = {
+            "rasa": [f"127.0.0.1:{port}" for port in self.replica_ports],
+            "actions": [f"127.0.0.1:{self.actions_port}"],
+        }
+        for job in config["scrape_configs"]:
+            del job["dns_sd_configs"]
+            job["static_configs"] = [{"targets": targets[job["job_name"]]}]
+        return yaml.safe_dump(config, sort_keys=False)
+
     @staticmethod
     def _run(command: list[str], env: dict[str, str]) -> None:
         result = subprocess.run(
@@ -240,7 +275,7 @@ class Cluster:
 
     def services(self) -> list[Service]:
         """Every part, front to back (the order to stop them in)."""
-        parts = [self.nginx, *self.replicas, self.actions, self.alerts]
+        parts = [self.prometheus, self.nginx, *self.replicas, self.actions, self.alerts]
         parts += [self.rabbitmq, self.redis, self.postgres]
         return [part for part in parts if part is not None]
 

@@ -40,6 +40,7 @@ def cluster(trained_model: Path) -> Iterator[Cluster]:
         burst_per_client=1000,
         connections_per_client=1000,
         api_token=secrets.token_hex(24),
+        scrape_interval_s=1,
     )
     running = Cluster(settings)
     try:

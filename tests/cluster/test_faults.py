@@ -21,6 +21,7 @@ from stores.lock_store import DEFAULT_HOLDER_TIMEOUT_SECONDS
 from tests.cluster.conftest import say, texts
 from tests.cluster.traffic import FaultReport, cluster_traffic
 from tests.conftest import REPO_ROOT
+from tests.prometheus_text import scrape, total
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +47,18 @@ def assert_nothing_lost(report: FaultReport) -> None:
     assert report.duplicated_writes == 0, report.line()
 
 
+def database_failures(cluster: Cluster) -> float:
+    """Messages and action calls that failed on the database, on /metrics."""
+    replicas = [f"{cluster.replica_url(i)}/metrics" for i in range(2)]
+    actions = f"http://127.0.0.1:{cluster.actions_port}/metrics"
+    return sum(
+        total(scrape(url), "assistant_message_failures_total", cause="database")
+        for url in replicas
+    ) + total(scrape(actions), "assistant_action_database_errors_total")
+
+
 def test_postgres_outage_is_apologised_for_and_loses_nothing(cluster: Cluster) -> None:
+    failures_before = database_failures(cluster)
     with cluster_traffic(cluster) as traffic:
         time.sleep(2)
         cluster.postgres.stop()
@@ -56,6 +68,7 @@ def test_postgres_outage_is_apologised_for_and_loses_nothing(cluster: Cluster) -
     report = record(traffic.report("PostgreSQL stopped for 15 s"))
     assert_nothing_lost(report)
     assert report.apologised > 0, report.line()
+    assert database_failures(cluster) > failures_before  # operators see it too
 
 
 def cancellations(database_url: str, number: str) -> tuple[OrderStatus, int]:
