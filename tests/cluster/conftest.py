@@ -22,6 +22,7 @@ from cluster.services import free_port
 from cluster.topology import Cluster, ClusterSettings
 
 REPLY_TIMEOUT_S = 60
+ANALYTICS_TOKEN = secrets.token_hex(16)  # the page is on in the test cluster
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +42,7 @@ def cluster(trained_model: Path) -> Iterator[Cluster]:
         connections_per_client=1000,
         api_token=secrets.token_hex(24),
         scrape_interval_s=1,
+        extra_env={"ANALYTICS_TOKEN": ANALYTICS_TOKEN},
     )
     running = Cluster(settings)
     try:

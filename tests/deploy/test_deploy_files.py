@@ -44,14 +44,22 @@ CLUSTER_ENDPOINTS = REPO_ROOT / "cluster" / "endpoints.yml"
 CREDENTIALS = REPO_ROOT / "credentials.yml"
 
 APP_IMAGE = "customer-assistant"  # the image deploy/Dockerfile builds (k8s name)
-APP_SERVICES = ("rasa", "actions", "migrate")  # what runs that image
+APP_SERVICES = ("rasa", "actions", "migrate", "alerts")  # what runs that image
 # The parts of the topology (cluster/topology.py starts the same ones on one
 # machine); the ingress plays nginx's part on Kubernetes.
 COMPOSE_SERVICES = {
-    *("rasa", "actions", "migrate"),
-    *("postgres", "redis", "rabbitmq", "nginx"),
+    *("rasa", "actions", "migrate", "alerts"),
+    *("postgres", "redis", "rabbitmq", "nginx", "prometheus"),
 }
-K8S_WORKLOADS = {"rasa", "actions", "migrate", "postgres", "redis", "rabbitmq"}
+K8S_WORKLOADS = {
+    "rasa",
+    "actions",
+    "migrate",
+    "alerts",
+    "postgres",
+    "redis",
+    "rabbitmq",
+}
 K8S_SERVICES = {"rasa", "actions", "postgres", "redis", "rabbitmq"}
 
 # Variables that code outside this repository reads, so scanning our sources
@@ -472,7 +480,8 @@ def test_compose_dependencies_wait_for_health_or_completion() -> None:
             else:
                 assert condition == "service_completed_successfully", (name, target)
                 assert services[target].get("restart", "no") == "no", target
-    for name in COMPOSE_SERVICES - {"migrate"}:
+    # One-shot, and a loop with no port (restarted whenever it exits).
+    for name in COMPOSE_SERVICES - {"migrate", "alerts"}:
         assert services[name].get("healthcheck", {}).get("test"), f"{name}: no check"
     assert set(services["rasa"]["depends_on"]) >= {"postgres", "redis", "rabbitmq"}
     assert "migrate" in services["actions"]["depends_on"]
