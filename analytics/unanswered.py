@@ -44,10 +44,7 @@ def group(counted: list[tuple[str, int]], limit: int = 20) -> list[Group]:
     texts = sorted(merged, key=lambda text: (-merged[text], text))[:MAX_TEXTS]
     if not texts:
         return []
-    vectors = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 4), lowercase=True, use_idf=False
-    ).fit_transform([_DIGITS.sub("0", text) for text in texts])
-    similarity = (vectors @ vectors.T).toarray()
+    similarity = similarities(texts)
     leaders: list[int] = []
     members: dict[int, list[int]] = {}
     for i in range(len(texts)):
@@ -67,3 +64,11 @@ def group(counted: list[tuple[str, int]], limit: int = 20) -> list[Group]:
     ]
     groups.sort(key=lambda g: (-g.count, g.text))
     return groups[:limit]
+
+
+def similarities(texts: list[str]) -> np.ndarray:
+    """Cosine similarity of every pair of ``texts`` by character n-grams."""
+    vectors = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), lowercase=True, use_idf=False
+    ).fit_transform([_DIGITS.sub("0", text) for text in texts])
+    return (vectors @ vectors.T).toarray()

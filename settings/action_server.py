@@ -49,6 +49,13 @@ ALERT_WEBHOOK_URL = Variable(
     "analytics watch); unset: they are shown on the analytics page only",
     optional_http_url,
 )
+REVIEWER = Variable(
+    "REVIEWER",
+    "",
+    "the name stored with review decisions made on the command line (python -m "
+    "learning); unset: the login name",
+    optional_text,
+)
 RASA_URL = Variable(
     "RASA_URL",
     "http://localhost:5005",
@@ -141,6 +148,7 @@ VARIABLES = (
     RETURN_WINDOW_DAYS,
     HANDOFF_WEBHOOK_URL,
     ALERT_WEBHOOK_URL,
+    REVIEWER,
     RASA_URL,
     RASA_API_TOKEN,
     KB_EMBEDDING_MODEL,

@@ -31,8 +31,8 @@ def repeated(texts: list[str]) -> list[str]:
 
 
 def trained_texts() -> set[str]:
-    """Every training sentence, English and Chinese (data/)."""
-    texts = {text for path in DATA.glob("*.yml") for text, _ in _examples_of(path)}
+    """Every training sentence, English and Chinese (data/, reviewed ones too)."""
+    texts = {text for path in DATA.rglob("*.yml") for text, _ in _examples_of(path)}
     for path in (DATA / "sentiment.csv", DATA / "sentiment_zh.csv"):
         texts |= {text for text, _ in read_sentiment_csv(path)}
     return {normalised(text) for text in texts}
@@ -60,6 +60,17 @@ def test_sentiment_sets_cover_every_label_and_no_training_sentence(name: str) ->
     assert set(labels) == set(SENTIMENT_LABELS)
     assert min(labels.count(label) for label in SENTIMENT_LABELS) >= 90
     assert not repeated([text for text, _ in rows])
+
+
+def test_the_reviewed_regression_set_is_never_trained_on() -> None:
+    """Written by `python -m learning export` (learning/reviewed_data.py) once
+    reviewers decide; the wordings it holds must not reach data/."""
+    from learning.reviewed_data import REGRESSION_FILE
+
+    assert REGRESSION_FILE.parent == HELD_OUT
+    if REGRESSION_FILE.is_file():
+        texts = [text for text, _ in intent_examples(REGRESSION_FILE)]
+        assert texts and not repeated(texts)
 
 
 def test_chinese_sets_are_chinese() -> None:

@@ -429,3 +429,70 @@ class SentimentAlert(Base):
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(String(200))
     delivered_at = Column(UTCDateTime)
+
+
+class ReviewItem(Base):
+    """A customer message the assistant may have got wrong, for a person to review.
+
+    Found in the conversations by learning/queue.py, with why (``reasons``), the
+    model's three best intents and the bot's message before it. Only masked text
+    is kept. ``fingerprint`` (the masked text, normalised) merges repeats of one
+    message into one item, counted in ``occurrences``, so nothing is offered
+    twice; ``group_id`` is the item whose wording it resembles (itself when it
+    leads its group), for reviewing similar messages together.
+    """
+
+    __tablename__ = "review_items"
+
+    id = Column(Integer, primary_key=True)
+    fingerprint = Column(String(64), nullable=False, unique=True)
+    text = Column(Text, nullable=False)
+    language = Column(String(8), nullable=True)
+    reasons = Column(JSON, nullable=False, default=list)
+    top_intents = Column(JSON, nullable=False, default=list)  # [[name, confidence]]
+    previous_bot_message = Column(Text, nullable=True)
+    conversation_id = Column(String(100), nullable=False)
+    occurred_at = Column(UTCDateTime, nullable=False, index=True)
+    occurrences = Column(Integer, nullable=False, default=1)
+    group_id = Column(Integer, nullable=True, index=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ReviewDecision(Base):
+    """What a reviewer decided about one review item, who, and when.
+
+    One per item (``item_id`` is unique): a decided item is never offered
+    again, and deciding twice is refused. ``exported_at`` is set when the
+    decision was written to data/reviewed/ or the help center.
+    """
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (
+        CheckConstraint(
+            "verdict IN ('accepted', 'corrected', 'out_of_scope', 'kb_example', "
+            "'new_intent')",
+            name="verdict_known",
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    item_id = Column(ForeignKey("review_items.id"), nullable=False, unique=True)
+    verdict = Column(String(20), nullable=False)
+    intent = Column(String(100), nullable=True)  # accepted, corrected, new_intent
+    article_slug = Column(String(100), nullable=True)  # kb_example
+    reviewer = Column(String(100), nullable=False)
+    decided_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    exported_at = Column(UTCDateTime, nullable=True)
+
+
+class ReviewScan(Base):
+    """A stretch of the conversations already searched for review items, so
+    building the queue again reads only what came since (safe to repeat)."""
+
+    __tablename__ = "review_scans"
+
+    id = Column(Integer, primary_key=True)
+    scanned_from = Column(UTCDateTime, nullable=False)
+    scanned_to = Column(UTCDateTime, nullable=False, index=True)
+    items_added = Column(Integer, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)

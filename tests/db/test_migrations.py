@@ -32,7 +32,7 @@ def test_upgrade_from_empty_reaches_head(migrated_engine: Engine) -> None:
         "customers", "accounts", "transactions", "orders", "order_items",
         "returns", "refunds", "support_tickets", "audit_log",
         "ticket_deliveries", "csat_ratings", "kb_articles", "kb_answers",
-        "sentiment_alerts",
+        "sentiment_alerts", "review_items", "review_decisions", "review_scans",
     }  # fmt: skip
     assert expected == TABLES
     assert set(inspect(migrated_engine).get_table_names()) == TABLES | {

@@ -1,0 +1,194 @@
+"""The review queue on the command line.
+
+    python -m learning build                  # add what came since the last build
+    python -m learning list [--limit 20]      # what waits, largest groups first
+    python -m learning decide ID VERDICT [--intent NAME] [--article SLUG]
+    python -m learning review                 # one item at a time, by keyboard
+    python -m learning export                 # decisions to data/reviewed/ etc.
+
+VERDICT is accepted, corrected (--intent), out_of_scope, kb_example
+(--article) or new_intent (--intent). The reviewer is $REVIEWER, else the login
+name. The databases are the assistant's (DATABASE_URL, TRACKER_DATABASE_URL,
+else the SQLite files in var/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.db.engine import make_engine, session_scope
+from actions.db.models import ReviewItem
+from learning import queue, reviewed_data
+from learning.decisions import (
+    ACCEPTED,
+    CORRECTED,
+    KB_EXAMPLE,
+    NEW_INTENT,
+    OUT_OF_SCOPE,
+    VERDICTS,
+    ReviewError,
+    decide,
+    domain_intents,
+)
+from settings import action_server as settings
+from settings.rasa_server import tracker_database_url
+
+KEYS = """  Enter/1 accept the first guess   2/3 the second/third guess
+  c correct (type the intent)        o out of scope
+  k a question of an article         n a new intent
+  s skip for now                     q quit"""
+
+
+def reviewer_name() -> str:
+    return settings.REVIEWER.read() or getpass.getuser()
+
+
+def describe(item: ReviewItem) -> str:
+    guesses = ", ".join(f"{n} {c:.2f}" for n, c in item.top_intents) or "none"
+    lines = [
+        f"#{item.id}  ({item.occurrences}x, group {item.group_id}, "
+        f"{', '.join(item.reasons)})",
+        f"  bot before: {item.previous_bot_message or '-'}",
+        f"  customer:   {item.text}",
+        f"  model:      {guesses}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m learning", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="add the messages since the last build")
+    listing = commands.add_parser("list", help="the items waiting for review")
+    listing.add_argument("--limit", type=int, default=20)
+    deciding = commands.add_parser("decide", help="decide on one item")
+    deciding.add_argument("item", type=int)
+    deciding.add_argument("verdict", choices=VERDICTS)
+    deciding.add_argument("--intent")
+    deciding.add_argument("--article")
+    commands.add_parser("review", help="review item after item by keyboard")
+    commands.add_parser("export", help="write the decisions out")
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ReviewError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as error:
+        print(f"error: the database is unreachable ({type(error).__name__})",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def _build(_args: argparse.Namespace) -> int:
+    tracker = make_engine(tracker_database_url())
+    try:
+        with session_scope() as session:
+            summary = queue.build(session, tracker)
+    finally:
+        tracker.dispose()
+    period = f"{summary.scanned_from:%Y-%m-%d %H:%M} to {summary.scanned_to:%H:%M}"
+    print(
+        f"review queue: {summary.new_items} new, {summary.repeats} repeats "
+        f"({period} UTC)"
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        items = queue.pending(session, args.limit)
+        for item in items:
+            print(describe(item))
+    if not items:
+        print("review queue: nothing waits")
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        decision = decide(
+            session, args.item, args.verdict, reviewer_name(), args.intent, args.article
+        )
+        what = decision.intent or decision.article_slug or ""
+    print(f"#{args.item}: {args.verdict} {what}".rstrip())
+    return 0
+
+
+def _review(_args: argparse.Namespace) -> int:
+    intents = domain_intents()
+    reviewer, skipped, decided = reviewer_name(), set(), 0
+    print(KEYS)
+    while True:
+        with session_scope() as session:
+            items = [i for i in queue.pending(session) if i.id not in skipped]
+        if not items:
+            print(f"review queue: done ({decided} decided)")
+            return 0
+        item = items[0]
+        print("\n" + describe(item))
+        key = input("> ").strip().lower()
+        choice = _choice(key, item, intents)
+        if choice == "quit":
+            print(f"{decided} decided")
+            return 0
+        if choice is None:
+            skipped.add(item.id)
+            continue
+        verdict, intent, article = choice
+        try:
+            with session_scope() as session:
+                decide(session, item.id, verdict, reviewer, intent, article, intents)
+            decided += 1
+        except ReviewError as error:
+            print(f"  {error}")
+
+
+def _choice(key: str, item: ReviewItem, intents: list[str]):
+    guesses = [name for name, _ in item.top_intents]
+    if key == "q":
+        return "quit"
+    if key in ("", "1") and guesses:
+        return ACCEPTED, None, None
+    if key in ("2", "3") and len(guesses) >= int(key):
+        return CORRECTED, guesses[int(key) - 1], None
+    if key == "c":
+        return CORRECTED, input(f"  intent ({len(intents)} known): ").strip(), None
+    if key == "o":
+        return OUT_OF_SCOPE, None, None
+    if key == "k":
+        return KB_EXAMPLE, None, input("  article slug: ").strip()
+    if key == "n":
+        return NEW_INTENT, input("  new intent name: ").strip(), None
+    return None  # s, or anything else: skip
+
+
+def _export(_args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        summary = reviewed_data.export(session)
+    print(
+        f"export: {summary.trained} training examples (data/reviewed/), "
+        f"{summary.regression} to the regression set, "
+        f"{summary.kb_examples} help-center questions"
+    )
+    for intent, count in summary.waiting_for_domain.items():
+        print(
+            f"  {count} example(s) of the new intent {intent} wait for it in domain.yml"
+        )
+    return 0
+
+
+COMMANDS = {
+    "build": _build,
+    "list": _list,
+    "decide": _decide,
+    "review": _review,
+    "export": _export,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())
