@@ -4,7 +4,7 @@
     python -m learning list [--limit 20]      # what waits, largest groups first
     python -m learning decide ID VERDICT [--intent NAME] [--article SLUG]
     python -m learning review                 # one item at a time, by keyboard
-    python -m learning export                 # decisions to data/reviewed/ etc.
+    python -m learning export [--root DIR]    # decisions to data/reviewed/ etc.
 
 VERDICT is accepted, corrected (--intent), out_of_scope, kb_example
 (--article) or new_intent (--intent). The reviewer is $REVIEWER, else the login
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -71,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     deciding.add_argument("--intent")
     deciding.add_argument("--article")
     commands.add_parser("review", help="review item after item by keyboard")
-    commands.add_parser("export", help="write the decisions out")
+    exporting = commands.add_parser("export", help="write the decisions out")
+    exporting.add_argument(
+        "--root", type=Path, default=reviewed_data.REPO_ROOT,
+        help="the project folder whose data/reviewed/ and tests/data/ to write",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -167,9 +172,13 @@ def _choice(key: str, item: ReviewItem, intents: list[str]):
     return None  # s, or anything else: skip
 
 
-def _export(_args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace) -> int:
     with session_scope() as session:
-        summary = reviewed_data.export(session)
+        summary = reviewed_data.export(
+            session,
+            args.root / reviewed_data.TRAINING_PATH,
+            args.root / reviewed_data.REGRESSION_PATH,
+        )
     print(
         f"export: {summary.trained} training examples (data/reviewed/), "
         f"{summary.regression} to the regression set, "

@@ -37,8 +37,10 @@ from actions.kb import store
 from learning.decisions import KB_EXAMPLE, NEW_INTENT, domain_intents
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TRAINING_FILE = REPO_ROOT / "data" / "reviewed" / "nlu.yml"
-REGRESSION_FILE = REPO_ROOT / "tests" / "data" / "nlu_reviewed_regression.yml"
+TRAINING_PATH = Path("data") / "reviewed" / "nlu.yml"
+REGRESSION_PATH = Path("tests") / "data" / "nlu_reviewed_regression.yml"
+TRAINING_FILE = REPO_ROOT / TRAINING_PATH
+REGRESSION_FILE = REPO_ROOT / REGRESSION_PATH
 REGRESSION_SHARE = 3  # one wording in this many goes to the regression set
 HEADER = (
     "# Written by `python -m learning export` from the review queue "
