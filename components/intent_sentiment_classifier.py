@@ -174,6 +174,9 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         self._resource = resource
         self._name = execution_context.node_name
         self.model: IntentSentimentModel | None = None
+        # The previous model's weights when Rasa fine-tunes (rasa train --finetune,
+        # which `make retrain` uses when no intent was added or removed).
+        self._previous: IntentSentimentModel | None = None
         threads = self.component_config["num_threads"]
         if threads:
             torch.set_num_threads(int(threads))
@@ -254,15 +257,24 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         except ValueError as error:
             raise InvalidConfigException(f"model_name_or_path {error}") from error
         torch.manual_seed(int(self.component_config["random_seed"]))
-        layers = self.component_config["encoder_layers"]
-        model = IntentSentimentModel.from_base_model(
-            base_model,
-            labels,
-            int(self.component_config["max_seq_length"]),
-            int(layers) if layers else None,
-        ).to(self._device())
+        if self._previous is not None and self._previous.labels == labels:
+            model, start = self._previous.to(self._device()), "the previous model"
+        else:
+            if self._previous is not None:
+                logger.warning(
+                    f"{self._name}: the labels changed since the previous model; "
+                    f"training from the base model instead of fine-tuning it"
+                )
+            layers = self.component_config["encoder_layers"]
+            model = IntentSentimentModel.from_base_model(
+                base_model,
+                labels,
+                int(self.component_config["max_seq_length"]),
+                int(layers) if layers else None,
+            ).to(self._device())
+            start = base_model
         logger.info(
-            f"{self._name}: fine-tuning {base_model} on {len(intents)} intent and "
+            f"{self._name}: fine-tuning {start} on {len(intents)} intent and "
             f"{len(sentiments) if sentiments else 0} sentiment examples"
         )
         self.model = fine_tune(model, intents, sentiments, self._training_settings())
@@ -288,6 +300,8 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         component = cls(config, model_storage, resource, execution_context)
         try:
             with model_storage.read_from(resource) as directory:
+                if execution_context.is_finetuning:
+                    component._previous = IntentSentimentModel.load(directory)
                 component.model = component._answering_model(directory)
         except ValueError:
             logger.warning(

@@ -216,6 +216,44 @@ def test_same_seed_same_model(tmp_path) -> None:
     assert runs[0][0]["confidence"] == pytest.approx(runs[1][0]["confidence"], abs=1e-6)
 
 
+def _finetuning(storage, resource, config: dict) -> BertIntentSentimentClassifier:
+    """The component as `rasa train --finetune` loads it, then trains it."""
+    return BertIntentSentimentClassifier.load(
+        {**BertIntentSentimentClassifier.get_default_config(), **config},
+        storage,
+        resource,
+        ExecutionContext(GraphSchema({}), "test-model", is_finetuning=True),
+    )
+
+
+def test_finetuning_starts_from_the_previous_weights_while_the_labels_stay(
+    tmp_path,
+) -> None:
+    data = training_data({"greet": GREETINGS, "order": ORDERS})
+    storage, resource = train_component(tmp_path / "live", TINY_CONFIG, data)
+    text = "hi, where is my order"
+    before = parse(load_component(storage, resource, {}), text).get("intent_ranking")
+    # Not a step of learning: the result can only be the weights it started from.
+    standing_still = {**TINY_CONFIG, "epochs": 1, "learning_rate": 0.0,
+                      "head_learning_rate": 0.0, "weight_decay": 0.0}  # fmt: skip
+    _finetuning(storage, resource, standing_still).train(data)
+    after = parse(load_component(storage, resource, {}), text).get("intent_ranking")
+    assert [r["name"] for r in after] == [r["name"] for r in before]
+    assert [r["confidence"] for r in after] == pytest.approx(
+        [r["confidence"] for r in before], abs=1e-4
+    )
+
+
+def test_finetuning_with_a_new_intent_trains_from_the_base_model(tmp_path) -> None:
+    data = training_data({"greet": GREETINGS, "order": ORDERS})
+    storage, resource = train_component(tmp_path / "live", TINY_CONFIG, data)
+    goodbyes = ["bye", "see you", "goodbye now", "cya"]
+    more = training_data({"greet": GREETINGS, "order": ORDERS, "goodbye": goodbyes})
+    _finetuning(storage, resource, TINY_CONFIG).train(more)
+    component = load_component(storage, resource, {})
+    assert component.model.labels.intents == ["goodbye", "greet", "order"]
+
+
 def test_archive_is_self_contained(tmp_path) -> None:
     """Trained from a copy of the base model that is deleted before loading."""
     base_copy = tmp_path / "base"
