@@ -18,7 +18,7 @@ include settings/offline.env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' settings/offline.env)
 export PYTHONPATH := $(CURDIR)
 
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) data/sentiment.csv data/sentiment_zh.csv \
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/reviewed/*.yml) data/sentiment.csv data/sentiment_zh.csv \
 	$(wildcard components/*.py) $(wildcard base_models/*.py)
 
 .PHONY: run test test-fast setup setup-dev system-packages web-deps train train-english seed serve \
@@ -134,7 +134,7 @@ clean:
 # Hand-over tickets for agents (python -m actions.agent; see README "Upset
 # customers, a person, and ratings"). release needs Rasa's HTTP API: make serve
 # with RASA_API_TOKEN set, and the same RASA_API_TOKEN (and RASA_URL) here.
-.PHONY: tickets release retry-deliveries kb kb-search
+.PHONY: tickets release retry-deliveries kb kb-search review retrain rollback
 
 tickets: setup  ## List open hand-over tickets with transcript and sentiment
 	$(BIN)/python -m actions.agent list
@@ -148,6 +148,15 @@ retry-deliveries: setup  ## Re-send tickets $HANDOFF_WEBHOOK_URL has not accepte
 
 # The help center's articles in the database (python -m actions.kb --help):
 # make kb ARGS="import data/help_center", ARGS=list, ARGS="export kb.csv", ...
+review: setup seed  ## The review queue: make review ARGS="build|list|review|decide ID VERDICT|export"
+	$(BIN)/python -m learning $(or $(ARGS),review)
+
+retrain: setup $(MODEL)  ## Train a candidate on all data; promote it only if not worse (docs/learning.md)
+	$(BIN)/python -m learning retrain $(ARGS)
+
+rollback: setup  ## Serve the model that was live before the current one
+	$(BIN)/python -m learning rollback
+
 kb: setup seed  ## Help-center articles: make kb ARGS="list|add ...|edit SLUG ...|import PATH|..."
 	$(BIN)/python -m actions.kb $(ARGS)
 

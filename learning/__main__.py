@@ -5,6 +5,9 @@
     python -m learning decide ID VERDICT [--intent NAME] [--article SLUG]
     python -m learning review                 # one item at a time, by keyboard
     python -m learning export [--root DIR]    # decisions to data/reviewed/ etc.
+    python -m learning retrain [--full]       # train, compare, promote or keep
+    python -m learning versions               # the models, and which one is live
+    python -m learning rollback               # serve the previous live model
 
 VERDICT is accepted, corrected (--intent), out_of_scope, kb_example
 (--article) or new_intent (--intent). The reviewer is $REVIEWER, else the login
@@ -24,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.db.engine import make_engine, session_scope
 from actions.db.models import ReviewItem
 from learning import queue, reviewed_data
+from learning import retrain as retraining
 from learning.decisions import (
     ACCEPTED,
     CORRECTED,
@@ -35,6 +39,7 @@ from learning.decisions import (
     decide,
     domain_intents,
 )
+from learning.versions import ModelStore, VersionError
 from settings import action_server as settings
 from settings.rasa_server import tracker_database_url
 
@@ -77,10 +82,24 @@ def main(argv: list[str] | None = None) -> int:
         "--root", type=Path, default=reviewed_data.REPO_ROOT,
         help="the project folder whose data/reviewed/ and tests/data/ to write",
     )  # fmt: skip
+    for name, text in (("retrain", "train a candidate, promote it if not worse"),
+                       ("versions", "the model versions"),
+                       ("rollback", "serve the previous live model")):  # fmt: skip
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--project", type=Path, default=reviewed_data.REPO_ROOT)
+        command.add_argument(
+            "--models", type=Path, help="the model store (default: PROJECT/models)"
+        )
+        if name == "retrain":
+            command.add_argument("--full", action="store_true",
+                                 help="train from the base model even if it "
+                                 "could be fine-tuned")  # fmt: skip
+            fraction = retraining.FINETUNE_EPOCH_FRACTION
+            command.add_argument("--epoch-fraction", type=float, default=fraction)
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ReviewError as error:
+    except (ReviewError, VersionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except SQLAlchemyError as error:
@@ -149,7 +168,7 @@ def _review(_args: argparse.Namespace) -> int:
             with session_scope() as session:
                 decide(session, item.id, verdict, reviewer, intent, article, intents)
             decided += 1
-        except ReviewError as error:
+        except (ReviewError, VersionError) as error:
             print(f"  {error}")
 
 
@@ -191,7 +210,48 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store(args: argparse.Namespace) -> ModelStore:
+    return ModelStore(args.models or args.project / "models")
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    outcome = retraining.retrain(
+        retraining.Project(args.project), _store(args), args.full, args.epoch_fraction
+    )
+    print(f"retrain: candidate {outcome.training}, trained in "
+          f"{outcome.train_seconds:.0f} s")  # fmt: skip
+    print(outcome.report)
+    for reason in outcome.reasons:
+        print(f"  {reason}")
+    if outcome.promoted is None:
+        print("retrain: kept the live model")
+        return 3
+    print(f"retrain: promoted v{outcome.promoted.number}; live now")
+    return 0
+
+
+def _versions(args: argparse.Namespace) -> int:
+    store = _store(args)
+    live = store.live()
+    for version in store.versions():
+        mark = "*" if live and version.number == live.number else " "
+        print(f"{mark} v{version.number}  {version.created_at}  {version.trained:<24} "
+              f"data {version.data_hash}  {version.metrics}")  # fmt: skip
+    if live is None:
+        print("no model versions yet (python -m learning retrain adopts models/)")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    version = _store(args).rollback()
+    print(f"rollback: v{version.number} is live again")
+    return 0
+
+
 COMMANDS = {
+    "retrain": _retrain,
+    "versions": _versions,
+    "rollback": _rollback,
     "build": _build,
     "list": _list,
     "decide": _decide,

@@ -27,12 +27,12 @@ from rasa.utils.log_utils import configure_structlog
 from sklearn.metrics import accuracy_score, f1_score
 
 from components.sentiment_data import read_sentiment_csv
+from learning.evaluation import FALLBACK_INTENT, load_test_examples, top_intent
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA = str(Path(sys.executable).with_name("rasa"))
 DIET_CONFIG = ROOT / "scripts" / "diet_baseline.yml"
 LATENCY_MESSAGES = 200
-FALLBACK_INTENT = "nlu_fallback"
 
 
 @dataclass
@@ -66,22 +66,6 @@ def timed_train(arguments: list[str], model_dir: Path, name: str) -> tuple[Path,
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return model_dir / f"{name}.tar.gz", time.perf_counter() - started
-
-
-def load_test_examples(path: Path) -> tuple[list[str], list[str]]:
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    data = load_data(str(path))
-    examples = [m for m in data.intent_examples if m.get("text")]
-    return [m.get("text") for m in examples], [m.get("intent") for m in examples]
-
-
-def top_intent(parse: dict) -> str:
-    """The classifier's best guess, looking past the fallback's low-confidence flag."""
-    for candidate in parse.get("intent_ranking") or [parse.get("intent") or {}]:
-        if candidate.get("name") != FALLBACK_INTENT:
-            return candidate.get("name")
-    return FALLBACK_INTENT
 
 
 async def evaluate(

@@ -24,6 +24,7 @@ TRAINING_INPUT_PATTERNS = (
     "config.yml",
     "domain.yml",
     "data/*.yml",
+    "data/reviewed/*.yml",
     "data/sentiment.csv",
     "data/sentiment_zh.csv",
     "components/*.py",
