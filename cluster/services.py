@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from settings import offline_environment
+from settings import for_another_server, offline_environment
 
 DEBIAN_PACKAGES = {
     "postgres": "postgresql",
@@ -40,12 +40,14 @@ RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 def rasa_environment(**extra: str) -> dict[str, str]:
     """Environment for Rasa and action-server processes: nothing downloaded or
     reported (no model hub, no telemetry), the project importable."""
-    return {
-        **os.environ,
-        **offline_environment(),
-        "PYTHONPATH": str(REPO_ROOT),
-        **extra,
-    }
+    return for_another_server(
+        {
+            **os.environ,
+            **offline_environment(),
+            "PYTHONPATH": str(REPO_ROOT),
+            **extra,
+        }
+    )
 
 
 def free_port() -> int:

@@ -34,6 +34,7 @@ from cluster.services import (
     rasa_environment,
     redis,
 )
+from learning.versions import LIVE_FILE, ModelStore
 from scripts.credentials import render
 from settings import rasa_server
 
@@ -70,7 +71,20 @@ class ClusterSettings:
     # How often Prometheus reads each server's /metrics (deploy/prometheus/ says
     # 15 s; the tests want figures sooner).
     scrape_interval_s: int = 15
+    # The model store (learning/versions.py) whose live.tar.gz nginx serves and
+    # every replica pulls, checking for a new one this often: a promoted model or
+    # a rollback is live everywhere within the interval and a load, no restart.
+    models_dir: Path = REPO_ROOT / "models"
+    model_pull_s: int = 10
     extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def _same_file(copy: Path, original: Path) -> bool:
+    """Whether ``copy`` is a copy of ``original`` made after its last change."""
+    if not copy.is_file():
+        return False
+    ours, theirs = copy.stat(), original.stat()
+    return ours.st_size == theirs.st_size and ours.st_mtime >= theirs.st_mtime
 
 
 def _ok(url: str) -> bool:
@@ -96,6 +110,7 @@ class Cluster:
         self.actions_proxy_port = free_port()
         self.replica_ports = [free_port() for _ in range(settings.replicas)]
         self.prometheus_port = free_port()
+        self.models_port = free_port()
         self.database_url = ""
         self.actions: Service | None = None
         self.alerts: Service | None = None
@@ -113,6 +128,11 @@ class Cluster:
 
     def replica_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.replica_ports[index]}"
+
+    @property
+    def model_url(self) -> str:
+        """Where the replicas pull the live model from (nginx)."""
+        return f"http://127.0.0.1:{self.models_port}/models/{LIVE_FILE}"
 
     @property
     def prometheus_url(self) -> str:
@@ -133,6 +153,7 @@ class Cluster:
             "rabbitmq_port": self.ports["rabbitmq"],
             "event_queue": EVENT_QUEUE,
             "prometheus": self.prometheus_url,
+            "model_server": self.model_url,
         }
 
     def environment(self) -> dict[str, str]:
@@ -164,6 +185,7 @@ class Cluster:
         self._run([sys.executable, "-m", "actions.db", "init"], env)
         credentials = self.state / "credentials.yml"
         render(REPO_ROOT / "credentials.yml", credentials, env)
+        self._serve_a_live_model()
         self.actions = Service(
             "actions",
             [str(RASA), "run", "actions", "--port", str(self.actions_port)],
@@ -212,7 +234,7 @@ class Cluster:
         port = self.replica_ports[index]
         command = [
             *(str(RASA), "run", "--model", str(self.settings.model.resolve())),
-            *("--endpoints", str(REPO_ROOT / "cluster" / "endpoints.yml")),
+            *("--endpoints", str(self.endpoints_file())),
             *("--credentials", str(credentials)),
             *("--interface", "127.0.0.1", "--port", str(port)),
         ]
@@ -227,6 +249,26 @@ class Cluster:
             cwd=REPO_ROOT,
         )
 
+    def _serve_a_live_model(self) -> None:
+        """Until `make retrain` manages the store (a live version in its
+        manifest), the replicas serve the model the cluster was given."""
+        store = ModelStore(self.settings.models_dir.resolve())
+        model = self.settings.model.resolve()
+        if store.live() is None and not _same_file(store.live_path, model):
+            store.add_live_copy(model)
+
+    def endpoints_file(self) -> Path:
+        """cluster/endpoints.yml and the model server to pull models from (kept
+        as text: Rasa expands ${VARIABLES} only in unquoted values)."""
+        path = self.state / "endpoints.yml"
+        path.write_text(
+            (REPO_ROOT / "cluster" / "endpoints.yml").read_text()
+            + "\n# The live model (learning/versions.py), pulled with its ETag.\n"
+            + f"models:\n  url: {self.model_url}\n"
+            + f"  wait_time_between_pulls: {self.settings.model_pull_s}\n"
+        )
+        return path
+
     def nginx_config(self) -> str:
         settings = self.settings
         user = getpass.getuser()
@@ -235,6 +277,8 @@ class Cluster:
             "USER": f"user {user};" if os.geteuid() == 0 else "",
             "PORT": str(settings.port),
             "ACTIONS_PORT": str(self.actions_proxy_port),
+            "MODELS_PORT": str(self.models_port),
+            "MODELS_DIR": str(self.settings.models_dir.resolve()),
             "ACTION_UPSTREAMS": f"    server 127.0.0.1:{self.actions_port};",
             "RATE_PER_CLIENT": str(settings.rate_per_client),
             "BURST_PER_CLIENT": str(settings.burst_per_client),

@@ -113,20 +113,28 @@ class ModelStore:
         self._save(manifest)
         return version
 
-    def make_live(self, number: int) -> Version:
-        """Serve version ``number``: copy it to live.tar.gz, then record it."""
+    def make_live(self, number: int, already_served: bool = False) -> Version:
+        """Serve version ``number``: copy it to live.tar.gz, then record it.
+        ``already_served``: live.tar.gz is a copy of it already; keep that file
+        (a new copy would have the replicas load the same model again)."""
         version = next((v for v in self.versions() if v.number == number), None)
         if version is None:
             raise VersionError(f"there is no model version {number}")
-        _write_atomically(
-            self.live_path, lambda to: shutil.copyfile(self.path_of(version), to)
-        )
+        if not already_served:
+            _write_atomically(
+                self.live_path, lambda to: shutil.copyfile(self.path_of(version), to)
+            )
         manifest = self._manifest()
         if manifest["live"] is not None:
             manifest["history"].append(manifest["live"])
         manifest["live"] = number
         self._save(manifest)
         return version
+
+    def add_live_copy(self, model: Path) -> None:
+        """Serve ``model`` as live.tar.gz without a version of its own (a cluster
+        started on a model the store does not hold yet)."""
+        _write_atomically(self.live_path, lambda to: shutil.copyfile(model, to))
 
     def rollback(self) -> Version:
         """Serve the version that was live before the current one."""

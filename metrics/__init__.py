@@ -7,7 +7,9 @@ process writes its figures to files in one directory (prometheus-client's
 multiprocess mode) and a scrape adds up all of them. The directory is
 ``PROMETHEUS_MULTIPROC_DIR`` when the environment names one (it must be empty
 when the server starts); otherwise a fresh one made here, in the server's main
-process before it starts its workers, and removed when that process exits.
+process before it starts its workers, and removed when that process exits. A
+separate server started from that process (a test starting servers, for one)
+is given an environment without it: settings.for_another_server.
 
 prometheus-client chooses between the two modes once, when it is imported, so
 this package must be imported before it: ``metrics.assistant`` (the Rasa
@@ -22,7 +24,11 @@ import shutil
 import sys
 import tempfile
 
-from settings import METRICS_DIRECTORY, share_with_child_processes
+from settings import (
+    METRICS_DIRECTORY,
+    METRICS_DIRECTORY_OWNER,
+    share_with_child_processes,
+)
 
 
 def _share_one_directory() -> None:
@@ -36,6 +42,7 @@ def _share_one_directory() -> None:
     path = tempfile.mkdtemp(prefix="assistant-metrics-")
     share_with_child_processes(METRICS_DIRECTORY, path)  # the workers inherit it
     creator = os.getpid()
+    share_with_child_processes(METRICS_DIRECTORY_OWNER, str(creator))
 
     def remove() -> None:
         if os.getpid() == creator:

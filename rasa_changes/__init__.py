@@ -57,6 +57,12 @@ def _unwrapped_stores() -> None:
     leave_visible_stores_unwrapped()
 
 
+def _models_loaded_beside_the_serving_one() -> None:
+    from rasa_changes.model_pulling import models_loaded_beside_the_serving_one
+
+    models_loaded_beside_the_serving_one()
+
+
 def _measured_message_handling() -> None:
     from rasa_changes.metrics import measured_message_handling
 
@@ -122,6 +128,22 @@ CHANGES: tuple[Change, ...] = (
         ("tests/rasa_changes/test_runtime.py",),
         ("rasa.shared.core.events.remove_parse_data",),
         _runtime("events_logged_without_deep_copies"),
+    ),
+    Change(
+        "pulled models loaded beside the serving one",
+        "patch",
+        "rasa_changes/model_pulling.py",
+        "rasa.core.agent._update_model_from_server",
+        "a model pulled from the model server was loaded on the event loop, and "
+        "the replica answered nobody for the 10-40 s of the load; it loads on a "
+        "worker thread and replaces the old one when ready",
+        ("tests/cluster/test_model_swap.py",),
+        (
+            "rasa.core.agent._update_model_from_server",
+            "rasa.core.agent._pull_model_and_fingerprint",
+            "rasa.core.agent._load_and_set_updated_model",
+        ),
+        _models_loaded_beside_the_serving_one,
     ),
     Change(
         "message handling measured",

@@ -69,11 +69,8 @@ trap stop_all EXIT
 trap 'exit 0' INT TERM  # a requested stop is a clean one; EXIT stops the servers
 
 # died I: report the server at index I if it has exited, with its log's end.
-# Ctrl-C reaches every server at once; one may exit before this shell runs its
-# INT trap, so a death is reported only after a pause in which the trap runs.
 died() {
   kill -0 "${pids[$1]}" 2>/dev/null && return 1
-  sleep 1
   echo "serve: ${names[$1]} exited; last lines of ${logs[$1]}:" >&2
   tail -n 30 "${logs[$1]}" >&2
 }

@@ -154,3 +154,22 @@ METRICS_DIRECTORY = Variable(
     "Unset: a fresh one per server, removed when the server stops",
     optional_text,
 )
+# Set by metrics/ beside the folder it makes: the process it belongs to.
+METRICS_DIRECTORY_OWNER = Variable(
+    "ASSISTANT_METRICS_OWNER",
+    "",
+    "set by the server itself: the process whose workers share "
+    "PROMETHEUS_MULTIPROC_DIR; another server it starts gets a folder of its own",
+    optional_text,
+)
+
+
+def for_another_server(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` for a server this process starts: without the metrics folder
+    this process made for its own workers (each server counts only itself)."""
+    ours = os.environ.get(METRICS_DIRECTORY.name)
+    made_here = os.environ.get(METRICS_DIRECTORY_OWNER.name) == str(os.getpid())
+    if not (made_here and environ.get(METRICS_DIRECTORY.name) == ours):
+        return dict(environ)
+    own = (METRICS_DIRECTORY.name, METRICS_DIRECTORY_OWNER.name)
+    return {name: value for name, value in environ.items() if name not in own}

@@ -70,6 +70,10 @@ def _wait_for_ready(process: subprocess.Popen, output: Path) -> None:
         time.sleep(1)
 
 
+def _default_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -147,6 +151,10 @@ def stack(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Ctrl-C as at a terminal: a run started in the background (nohup,
+            # `cmd &` in a script) ignores SIGINT, and a shell cannot trap a
+            # signal ignored when it starts.
+            preexec_fn=_default_interrupt,
         )
     try:
         _wait_for_ready(process, output)

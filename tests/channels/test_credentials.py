@@ -19,6 +19,7 @@ MESSAGING = ("telegram", "slack", "facebook", "twilio")
 REST = "connectors.rest.RestInput"
 SOCKETIO = "connectors.socketio.SocketIOInput"
 CALLBACK = "connectors.rest.CallbackInput"
+METRICS = "connectors.metrics_endpoint.MetricsEndpoint"  # needs no secret: always on
 ALL_SET = {
     "CHAT_JWT_SECRET": "chat-jwt-secret",
     "REDIS_URL": "redis://127.0.0.1:6399/0",
@@ -52,7 +53,7 @@ def test_connectors_without_secrets_are_off_and_say_why(
     with caplog.at_level(logging.INFO, logger="credentials"):
         kept = render(TEMPLATE, output, env)
 
-    assert kept == [REST, SOCKETIO, "slack"]
+    assert kept == [REST, SOCKETIO, METRICS, "slack"]
     assert list(yaml.safe_load(output.read_text())) == kept
     assert "slack: on" in caplog.messages
     assert (
@@ -134,6 +135,7 @@ def test_rasa_reads_the_rendered_file_and_builds_the_connectors(
         "rest",
         "socketio",
         "callback",
+        "metrics",
         "slack",
         "facebook",
         "twilio",

@@ -42,6 +42,8 @@ def cluster(trained_model: Path) -> Iterator[Cluster]:
         connections_per_client=1000,
         api_token=secrets.token_hex(24),
         scrape_interval_s=1,
+        models_dir=state / "models",
+        model_pull_s=5,
         extra_env={"ANALYTICS_TOKEN": ANALYTICS_TOKEN},
     )
     running = Cluster(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,7 +10,8 @@ import pytest
 from rasa.core.lock_store import LockError
 from sqlalchemy.exc import OperationalError
 
-from metrics import assistant
+from cluster.services import rasa_environment
+from metrics import assistant  # this process's metrics folder is made here
 from stores.tracker_store import TrackerStoreUnavailable
 from tests.conftest import REPO_ROOT
 from tests.prometheus_text import in_this_process, total
@@ -59,3 +61,10 @@ def test_prometheus_client_imported_first_is_refused_loudly() -> None:
     )
     assert result.returncode != 0
     assert "prometheus_client was imported before metrics/" in result.stderr
+
+
+def test_a_server_started_from_here_counts_only_itself() -> None:
+    own = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    assert "PROMETHEUS_MULTIPROC_DIR" not in rasa_environment()
+    chosen = rasa_environment(PROMETHEUS_MULTIPROC_DIR="/srv/figures")
+    assert chosen["PROMETHEUS_MULTIPROC_DIR"] == "/srv/figures" != own
