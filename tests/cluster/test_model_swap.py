@@ -51,7 +51,7 @@ def with_new_model_id(model: Path, copy: Path) -> str:
     ):
         for member in source:
             data = source.extractfile(member) if member.isfile() else None
-            if member.name.endswith("metadata.json"):
+            if member.name.lstrip("/") == "metadata.json":
                 metadata = json.loads(data.read())
                 metadata["model_id"] = new_id
                 encoded = json.dumps(metadata).encode()
@@ -87,6 +87,7 @@ class Customers:
                     break
             else:
                 self.conversations += 1
+            time.sleep(0.5)  # a customer or two a second, not a load test
 
     def __enter__(self) -> Customers:
         for thread in self._threads:
