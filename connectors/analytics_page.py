@@ -10,7 +10,9 @@ sets a signed cookie for ``SESSION_HOURS``, or sent as ``Authorization: Bearer``
 
 Routes: ``GET /analytics`` (the page; ``?days=N`` or ``?from=&to=`` dates,
 ``to`` inclusive), ``GET /analytics/csv/<table>.csv`` (same period arguments),
-``POST /analytics/login`` and ``GET /analytics/logout``.
+``POST /analytics/login`` and ``GET /analytics/logout``; the review queue
+(learning/review_page.py): ``GET /analytics/review`` and ``POST
+/analytics/review/<item>``.
 """
 
 from __future__ import annotations
@@ -30,15 +32,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 
-from actions.db.engine import database_url, make_engine
+from actions.db.engine import database_url, make_engine, session_scope
+from actions.db.models import ReviewItem
+from actions.kb import store as kb_store
 from analytics import alert_store
 from analytics.__main__ import DEFAULT_DAYS, period_of
 from analytics.figures import Figures, Period, compute
 from analytics.page import as_csv, every_table, render
 from analytics.sql import ensure_indexes
+from learning import queue, review_page
+from learning.decisions import NOT_FOR_EXAMPLES, ReviewError, decide, domain_intents
 from settings.rasa_server import tracker_database_url
 
 COOKIE = "analytics_session"
+REVIEWER_COOKIE = "analytics_reviewer"  # the name stored with review decisions
 SESSION_HOURS = 12
 FAILED_LOGIN_DELAY_S = 1.0
 MAX_DAYS = 366
@@ -108,6 +115,31 @@ class AnalyticsPage(InputChannel):
 
     def figures(self, period: Period) -> Figures:
         return compute(*self.engines(), period)
+
+    def review_page(
+        self, reviewer: str, skip: set[int], skipped: str, notice: str = ""
+    ) -> str:
+        with session_scope(self.engines()[1]) as session:
+            waiting = queue.pending(session)
+            item = next((i for i in waiting if i.id not in skip), None)
+            articles = [a.slug for a in kb_store.articles(session)]
+            return review_page.render(
+                item, len(waiting), _example_intents(), articles, reviewer,
+                notice, skipped,
+            )  # fmt: skip
+
+    def decide(self, item_id: int, form: dict[str, str], reviewer: str) -> str:
+        """ "" when the decision is stored, else what was wrong with it."""
+        try:
+            with session_scope(self.engines()[1]) as session:
+                item = session.get(ReviewItem, item_id)
+                if item is None:
+                    return f"there is no review item {item_id}"
+                verdict, intent, article = review_page.decision_of(item, form)
+                decide(session, item_id, verdict, reviewer, intent, article)
+        except (ValueError, ReviewError) as error:
+            return str(error)
+        return ""
 
     def authenticated(self, request: Request) -> bool:
         bearer = request.headers.get("authorization", "")
@@ -190,6 +222,34 @@ class AnalyticsPage(InputChannel):
                 },
             )
 
+        @page.route("/review", methods=["GET"])
+        async def review(request: Request) -> HTTPResponse:
+            if not self.authenticated(request):
+                return login_page()
+            skipped = request.args.get("skip") or ""
+            html = await asyncio.to_thread(
+                self.review_page, _reviewer(request), _ids(skipped), skipped
+            )
+            return response.html(html, headers={"Cache-Control": "no-store"})
+
+        @page.route("/review/<item_id:int>", methods=["POST"])
+        async def decide_item(request: Request, item_id: int) -> HTTPResponse:
+            if not self.authenticated(request):
+                return login_page()
+            form = {key: request.form.get(key) for key in request.form or {}}
+            reviewer = (form.get("reviewer") or "").strip()
+            problem = await asyncio.to_thread(self.decide, item_id, form, reviewer)
+            if problem:
+                html = await asyncio.to_thread(
+                    self.review_page, reviewer, set(), "", problem
+                )
+                return response.html(html, status=400)
+            redirect = response.redirect("/analytics/review", status=303)
+            redirect.cookies[REVIEWER_COOKIE] = reviewer
+            redirect.cookies[REVIEWER_COOKIE]["path"] = "/analytics"
+            redirect.cookies[REVIEWER_COOKIE]["samesite"] = "Strict"
+            return redirect
+
         @page.route("/login", methods=["POST"])
         async def login(request: Request) -> HTTPResponse:
             token = (request.form or {}).get("token")
@@ -216,3 +276,15 @@ class AnalyticsPage(InputChannel):
             return redirect
 
         return page
+
+
+def _reviewer(request: Request) -> str:
+    return (request.cookies.get(REVIEWER_COOKIE) or "")[:100]
+
+
+def _ids(text: str) -> set[int]:
+    return {int(part) for part in text.split(",") if part.strip().isdigit()}
+
+
+def _example_intents() -> list[str]:
+    return [i for i in domain_intents() if i not in NOT_FOR_EXAMPLES]
