@@ -92,6 +92,7 @@ def train(project: Project, out: Path, name: str, finetune: Path | None,
         ]
     # A cache of its own: nothing from an earlier training is reused unseen.
     env = rasa_environment(RASA_CACHE_DIRECTORY=str(out / f"cache-{name}"))
+    out.mkdir(parents=True, exist_ok=True)
     log = out / f"{name}.log"
     started = time.perf_counter()
     with log.open("w") as output:
