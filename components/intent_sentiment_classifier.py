@@ -61,6 +61,10 @@ CHARACTERS_PER_TOKEN = 20
 # with no words in it (an order number, "3", an emoji).
 NO_LANGUAGE = "none"
 LANGUAGES = (ENGLISH, CHINESE, NO_LANGUAGE)
+# torch's own thread count (one per core unless OMP_NUM_THREADS says otherwise),
+# read before a loaded model sets its answering threads: `rasa train
+# --finetune` loads the previous model, then trains.
+TORCH_DEFAULT_THREADS = torch.get_num_threads()
 
 
 @DefaultV1Recipe.register(
@@ -177,9 +181,6 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         # The previous model's weights when Rasa fine-tunes (rasa train --finetune,
         # which `make retrain` uses when no intent was added or removed).
         self._previous: IntentSentimentModel | None = None
-        threads = self.component_config["num_threads"]
-        if threads:
-            torch.set_num_threads(int(threads))
 
     @classmethod
     def create(
@@ -217,6 +218,8 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         )
 
     def train(self, training_data: TrainingData) -> Resource:
+        threads = self.component_config["num_threads"]
+        torch.set_num_threads(int(threads) if threads else TORCH_DEFAULT_THREADS)
         examples = [
             m
             for m in training_data.intent_examples

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -17,7 +18,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import base_models
-from components.intent_sentiment_classifier import BertIntentSentimentClassifier
+from components.intent_sentiment_classifier import (
+    TORCH_DEFAULT_THREADS,
+    BertIntentSentimentClassifier,
+)
 from components.onnx_model import ONNX_FILE, OnnxIntentSentimentModel
 
 GREETINGS = ["hi", "hello there", "good morning", "hey", "hiya friend", "howdy"]
@@ -242,6 +246,19 @@ def test_finetuning_starts_from_the_previous_weights_while_the_labels_stay(
     assert [r["confidence"] for r in after] == pytest.approx(
         [r["confidence"] for r in before], abs=1e-4
     )
+
+
+def test_finetuning_trains_on_every_core_the_loaded_model_answered_on_one(
+    tmp_path,
+) -> None:
+    if TORCH_DEFAULT_THREADS == 1:
+        pytest.skip("torch uses one thread here anyway")
+    data = training_data({"greet": GREETINGS, "order": ORDERS})
+    storage, resource = train_component(tmp_path / "live", TINY_CONFIG, data)
+    component = _finetuning(storage, resource, {**TINY_CONFIG, "epochs": 1})
+    assert torch.get_num_threads() == 1  # the answering model's inference_threads
+    component.train(data)
+    assert torch.get_num_threads() == TORCH_DEFAULT_THREADS
 
 
 def test_finetuning_with_a_new_intent_trains_from_the_base_model(tmp_path) -> None:
