@@ -7,6 +7,7 @@ fallback's low-confidence flag, so a model is not rewarded for falling back.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,11 @@ def top_intent(parse: dict) -> str:
 async def predict(model: Path, texts: list[str]) -> list[str]:
     """The model's intent for each text (the model is loaded, used, dropped)."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    # Unconfigured, Rasa's structlog prints every parse at debug level; its CLI
+    # configures it like this.
+    configure_structlog(logging.INFO)
     agent = Agent.load(str(model))
     return [top_intent(await agent.parse_message(text)) for text in texts]
 
