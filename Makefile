@@ -23,7 +23,7 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/reviewed/*.y
 
 .PHONY: run test test-fast setup setup-dev system-packages web-deps train train-english seed serve \
 	serve-actions cluster cluster-status loadtest bench bench-nlu bench-kb bench-languages \
-	bench-analytics bench-alerts report lint format clean
+	bench-analytics bench-alerts bench-retrain report lint format clean
 
 run: setup $(MODEL) seed  ## Chat with the assistant in rasa shell
 	scripts/run_shell.sh $(MODEL)
@@ -99,7 +99,7 @@ cluster-status:  ## Each service of the running `make cluster`: state, pid, rest
 loadtest: setup system-packages $(MODEL)  ## Reply latency and messages/s: cluster vs. stock Rasa
 	$(BIN)/python -m scripts.loadtest
 
-bench: bench-nlu bench-kb bench-languages bench-analytics bench-alerts  ## The benchmarks below, one after the other
+bench: bench-nlu bench-kb bench-languages bench-analytics bench-alerts bench-retrain  ## The benchmarks below, one after the other
 
 bench-nlu: setup  ## NLU accuracy, latency and training time vs. stock DIET
 	$(BIN)/python -m scripts.bench
@@ -115,6 +115,9 @@ bench-analytics: setup system-packages  ## The analytics page's queries over 1M 
 
 bench-alerts: setup  ## Surge alerts on replayed traffic: detection delay, false alarms
 	$(BIN)/python -m scripts.alerts_bench
+
+bench-retrain: setup $(MODEL)  ## Fine-tuning from the live model vs. a full training: time, forgetting
+	$(BIN)/python -m scripts.retrain_bench
 
 # The analytics page as a static HTML file: make report FROM=2026-11-01 TO=2026-11-07
 # (TO inclusive; default the last 7 days), written to OUT.
