@@ -29,7 +29,6 @@ from actions.db.models import ReviewItem
 from learning import queue, reviewed_data
 from learning import retrain as retraining
 from learning.decisions import (
-    ACCEPTED,
     CORRECTED,
     KB_EXAMPLE,
     NEW_INTENT,
@@ -38,6 +37,7 @@ from learning.decisions import (
     ReviewError,
     decide,
     domain_intents,
+    taking_guess,
 )
 from learning.versions import ModelStore, VersionError
 from settings import action_server as settings
@@ -168,7 +168,7 @@ def _review(_args: argparse.Namespace) -> int:
             with session_scope() as session:
                 decide(session, item.id, verdict, reviewer, intent, article, intents)
             decided += 1
-        except (ReviewError, VersionError) as error:
+        except ReviewError as error:
             print(f"  {error}")
 
 
@@ -176,10 +176,8 @@ def _choice(key: str, item: ReviewItem, intents: list[str]):
     guesses = [name for name, _ in item.top_intents]
     if key == "q":
         return "quit"
-    if key in ("", "1") and guesses:
-        return ACCEPTED, None, None
-    if key in ("2", "3") and len(guesses) >= int(key):
-        return CORRECTED, guesses[int(key) - 1], None
+    if key in ("", "1", "2", "3") and len(guesses) >= int(key or 1):
+        return *taking_guess(item, guesses[int(key or 1) - 1]), None
     if key == "c":
         return CORRECTED, input(f"  intent ({len(intents)} known): ").strip(), None
     if key == "o":

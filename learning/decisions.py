@@ -43,6 +43,13 @@ def domain_intents(domain: Path = DOMAIN) -> list[str]:
     return [next(iter(i)) if isinstance(i, dict) else str(i) for i in intents]
 
 
+def taking_guess(item: ReviewItem, intent: str) -> tuple[str, str | None]:
+    """(verdict, intent) for a reviewer who picks one of the model's guesses:
+    the first is accepted, another one corrects it."""
+    first = item.top_intents[0][0] if item.top_intents else None
+    return (ACCEPTED, None) if intent == first else (CORRECTED, intent)
+
+
 def decide(
     session: Session,
     item_id: int,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sklearn.metrics import precision_recall_fscore_support
 
-FALLBACK_INTENT = "nlu_fallback"
+from analytics.figures import FALLBACK_INTENT
 
 
 def load_test_examples(path: Path) -> tuple[list[str], list[str]]:

@@ -36,13 +36,13 @@ from actions.db.models import (
     SupportTicket,
 )
 from actions.privacy import mask_personal, mask_secrets
+from analytics.figures import FALLBACK_INTENT
 from analytics.sql import events
 from analytics.unanswered import similarities
 
 MARGIN = 0.2  # top intent's confidence less than this above the second's: unsure
 LAST_MESSAGES = 3  # of a conversation that ended with a person or a low rating
 LOW_RATING = 2
-FALLBACK_INTENT = "nlu_fallback"
 SIMILAR = 0.5  # char n-gram cosine from which two items are one group
 MAX_GROUPED = 2000  # pending items regrouped at each build, most frequent first
 FIRST_SCAN_DAYS = 7  # how far back the very first build reads
@@ -173,7 +173,6 @@ def candidates(
     outcomes = _outcomes(business, start, end)
     for sender, conversation in _conversations(tracker, start, end):
         previous_bot: str | None = None
-        found: list[Candidate] = []
         typed: list[Candidate] = []
         for event in conversation:
             if event["event"] == "bot":
@@ -205,8 +204,7 @@ def candidates(
             if sender in conversations:
                 for candidate in typed[-LAST_MESSAGES:]:
                     candidate.reasons.add(reason)
-        found = [candidate for candidate in typed if candidate.reasons]
-        yield from found
+        yield from (candidate for candidate in typed if candidate.reasons)
 
 
 def _message_reasons(parse_data: dict) -> set[str]:

@@ -13,6 +13,13 @@ from __future__ import annotations
 from html import escape
 
 from actions.db.models import ReviewItem
+from learning.decisions import (
+    CORRECTED,
+    KB_EXAMPLE,
+    NEW_INTENT,
+    OUT_OF_SCOPE,
+    taking_guess,
+)
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Review queue</title><style>
@@ -103,17 +110,13 @@ def decision_of(
     """(verdict, intent, article) from the page's form; ValueError if unclear."""
     choice = form.get("choice") or form.get("picked") or ""
     if choice.startswith("guess:"):
-        guess = choice.removeprefix("guess:")
-        first = item.top_intents[0][0] if item.top_intents else None
-        return (
-            ("accepted", None, None) if guess == first else ("corrected", guess, None)
-        )
-    if choice == "out_of_scope":
-        return "out_of_scope", None, None
-    if choice == "corrected":
-        return "corrected", form.get("intent") or None, None
-    if choice == "kb_example":
-        return "kb_example", None, form.get("article") or None
-    if choice == "new_intent":
-        return "new_intent", (form.get("new_intent") or "").strip() or None, None
+        return *taking_guess(item, choice.removeprefix("guess:")), None
+    if choice == OUT_OF_SCOPE:
+        return OUT_OF_SCOPE, None, None
+    if choice == CORRECTED:
+        return CORRECTED, form.get("intent") or None, None
+    if choice == KB_EXAMPLE:
+        return KB_EXAMPLE, None, form.get("article") or None
+    if choice == NEW_INTENT:
+        return NEW_INTENT, (form.get("new_intent") or "").strip() or None, None
     raise ValueError("choose a guess, an intent, an article or a new intent")

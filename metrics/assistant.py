@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from metrics import LATENCY_BUCKETS, Counter, Histogram
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 
-FALLBACK_INTENT = "nlu_fallback"  # FallbackClassifier's intent (config.yml)
+from metrics import LATENCY_BUCKETS, Counter, Histogram
 
 MESSAGES = Counter(
     "assistant_messages",
@@ -79,5 +79,5 @@ def record_parse(parse_data: dict[str, Any], seconds: float) -> None:
         "none",
     )
     INTENTS.labels(intent, language).inc()
-    if intent == FALLBACK_INTENT:
+    if intent == DEFAULT_NLU_FALLBACK_INTENT_NAME:
         FALLBACKS.inc()

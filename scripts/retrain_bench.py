@@ -12,7 +12,6 @@ wordings read right, and forgetting: the intents whose F1 fell by more than
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -27,14 +26,9 @@ from learning.retrain import (
 )
 from learning.reviewed_data import REPO_ROOT
 from learning.versions import LIVE_FILE, ModelStore
+from scripts.kb_bench import commit
 
 FORGOTTEN = 0.05  # an intent whose F1 fell by more than this counts as forgotten
-
-
-def commit() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
-                            capture_output=True, text=True)  # fmt: skip
-    return result.stdout.strip() or "unknown"
 
 
 def live_model(models: Path) -> Path:

@@ -14,6 +14,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import accuracy_score, f1_score
 
 from components.sentiment_data import read_sentiment_csv
+from learning.evaluation import top_intent
 from tests.conftest import offline_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,13 +31,6 @@ def parse_all(agent: Agent, texts: list[str]) -> list[dict]:
         return [await agent.parse_message(text) for text in texts]
 
     return asyncio.run(run())
-
-
-def top_intent(parse: dict) -> str:
-    """Best guess of the classifier, looking past FallbackClassifier's flag."""
-    return next(
-        r["name"] for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"
-    )
 
 
 @pytest.mark.e2e

@@ -4,6 +4,9 @@ conversations written into them as Rasa and the actions write them."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,6 +21,7 @@ from tests.analytics.conftest import (  # noqa: F401  (pytest fixtures)
     databases,
     postgres_server,
 )
+from tests.conftest import REPO_ROOT, offline_env
 
 START = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
 
@@ -114,3 +118,19 @@ def _row(sender: str, kind: str, t: float, event: dict[str, Any]) -> dict[str, A
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+def learning_command(
+    timeout_s: float, **environment: str
+) -> Callable[..., subprocess.CompletedProcess]:
+    """``python -m learning ARGS`` as an operator runs it, with ``environment``
+    (DATABASE_URL, TRACKER_DATABASE_URL, ...) on top of the offline settings."""
+    env = offline_env(**environment)
+
+    def learning(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "learning", *args], cwd=REPO_ROOT, env=env,
+            capture_output=True, text=True, timeout=timeout_s,
+        )  # fmt: skip
+
+    return learning

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,8 +13,7 @@ from actions.db.engine import make_engine
 from actions.db.migrate import upgrade_head
 from actions.db.models import ReviewDecision
 from learning.reviewed_data import REGRESSION_PATH, TRAINING_PATH
-from tests.conftest import REPO_ROOT, offline_env
-from tests.learning.conftest import Chat, said, write
+from tests.learning.conftest import Chat, learning_command, said, write
 
 
 def test_build_list_decide_export(tmp_path: Path) -> None:
@@ -29,14 +26,9 @@ def test_build_list_decide_export(tmp_path: Path) -> None:
     write(tracker, business, [
         Chat("a", two_hours_ago, [("Hi!", text, said(text, "nlu_fallback"))]),
     ])  # fmt: skip
-    env = offline_env(DATABASE_URL=business_url, TRACKER_DATABASE_URL=tracker_url,
-                      REVIEWER="ana")  # fmt: skip
-
-    def learning(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "learning", *args], cwd=REPO_ROOT, env=env,
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+    learning = learning_command(
+        120, DATABASE_URL=business_url, TRACKER_DATABASE_URL=tracker_url, REVIEWER="ana"
+    )
 
     built = learning("build")
     assert built.returncode == 0, built.stderr

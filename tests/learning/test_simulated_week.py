@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from learning.decisions import ACCEPTED, CORRECTED, decide, domain_intents
 from learning.evaluation import load_test_examples, predict, score
 from learning.retrain import FIRST_MODEL, Project, train
 from learning.versions import ModelStore
-from tests.conftest import REPO_ROOT, offline_env
+from tests.learning.conftest import learning_command
 
 pytestmark = pytest.mark.model
 
@@ -111,13 +109,9 @@ def test_a_week_of_reviewed_conversations_teaches_the_live_model(
     with Session(business) as session, session.begin():
         session.add_all(CsatRating(conversation_id=c, rating=1) for c in disappointed)
 
-    env = offline_env(DATABASE_URL=business_url, TRACKER_DATABASE_URL=tracker_url)
-
-    def learning(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "learning", *args], cwd=REPO_ROOT, env=env,
-            capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
+    learning = learning_command(
+        900, DATABASE_URL=business_url, TRACKER_DATABASE_URL=tracker_url
+    )
 
     built = learning("build")
     assert built.returncode == 0, built.stderr
