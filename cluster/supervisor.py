@@ -194,6 +194,12 @@ class Supervisor:
         delay = self.backoff.delay(len(keeper.exits))
         keeper.restarts += 1
         crash_loop = len(keeper.exits) >= self.backoff.crash_loop_exits
+        # The status file is written before each announcement, so whoever acts on
+        # a line (an operator, a test) finds the file already agreeing with it.
+        self._update(
+            service.name, state="waiting", pid=None, restarts=keeper.restarts,
+            last_exit=how, crash_loop=crash_loop,
+        )  # fmt: skip
         self.say(
             f"{service.name} exited ({how}); restart {keeper.restarts} in {delay:g} s; "
             f"log {service.log}",
@@ -206,10 +212,6 @@ class Supervisor:
                 f"{self.backoff.max_s:g} s. See {service.log}",
                 loud=True,
             )
-        self._update(
-            service.name, state="waiting", pid=None, restarts=keeper.restarts,
-            last_exit=how, crash_loop=crash_loop,
-        )  # fmt: skip
         if self._stopping.wait(delay):
             return False
         with self._launching:
@@ -224,11 +226,11 @@ class Supervisor:
                 keeper.next_exit = "not ready in time"
                 service.kill()  # hung in its start: counts as an exit
             return True
+        self._update(service.name, state="up", pid=service.pid)
         self.say(
             f"{service.name} is back (pid {service.pid}), "
             f"{time.monotonic() - exited_at:.1f} s after it exited"
         )
-        self._update(service.name, state="up", pid=service.pid)
         return True
 
 
