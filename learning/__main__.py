@@ -233,8 +233,9 @@ def _versions(args: argparse.Namespace) -> int:
     live = store.live()
     for version in store.versions():
         mark = "*" if live and version.number == live.number else " "
+        code = f"code {version.commit}  " if version.commit else ""
         print(f"{mark} v{version.number}  {version.created_at}  {version.trained:<24} "
-              f"data {version.data_hash}  {version.metrics}")  # fmt: skip
+              f"data {version.data_hash}  {code}{version.metrics}")  # fmt: skip
     if live is None:
         print("no model versions yet (python -m learning retrain adopts models/)")
     return 0

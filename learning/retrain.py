@@ -60,6 +60,18 @@ class Project:
     def regression_set(self) -> Path:
         return self.root / REGRESSION_PATH
 
+    def code_commit(self) -> str | None:
+        """The commit of the code a model is trained with, kept with the version
+        so a figure or a fault can be traced to it; None outside a git clone."""
+        try:
+            result = subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=self.root,
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        except OSError:  # no git installed
+            return None
+        return result.stdout.strip() or None
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -233,7 +245,7 @@ def retrain(
                 )
             version = store.add(
                 candidate, data_hash(project.training_inputs()), intents, training,
-                metrics,
+                metrics, project.code_commit(),
             )  # fmt: skip
             promoted = store.make_live(version.number)
     return Outcome(promoted, reasons, report(comparison), training, seconds)

@@ -85,7 +85,8 @@ class ModelStore:
 
     def live(self) -> Version | None:
         manifest = self._manifest()
-        return next((v for v in self.versions() if v.number == manifest["live"]), None)
+        live = [v for v in manifest["versions"] if v["number"] == manifest["live"]]
+        return Version(**live[0]) if live else None
 
     def path_of(self, version: Version) -> Path:
         return self.folder / version.file
