@@ -189,10 +189,14 @@ def _quiet_transformers() -> None:
     transformers_logging.disable_progress_bar()
 
 
-# The ways the model answers on a CPU: PyTorch at a precision, or the int8 ONNX
-# graph saved with it (components/onnx_model.py).
+# The ways the model answers on a CPU: PyTorch at a precision, the int8 ONNX
+# graph saved with it (components/onnx_model.py), or that graph with float32
+# deciding its near ties (components/checked_int8_model.py).
 ONNX_INT8 = "onnx-int8"
-INFERENCE_PRECISIONS = ("auto", "float32", "bfloat16", "int8", ONNX_INT8)
+ONNX_INT8_CHECKED = "onnx-int8-checked"
+INFERENCE_PRECISIONS = (
+    "auto", "float32", "bfloat16", "int8", ONNX_INT8, ONNX_INT8_CHECKED,
+)  # fmt: skip
 
 
 class TracedEncoder(nn.Module):

@@ -33,9 +33,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import base_models
 from components import onnx_model
+from components.checked_int8_model import CheckedInt8Model
 from components.encoder_model import (
     INFERENCE_PRECISIONS,
     ONNX_INT8,
+    ONNX_INT8_CHECKED,
     IntentSentimentModel,
     LabelSpace,
     Prediction,
@@ -118,10 +120,16 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             # two threads that spin waiting for each other, for ~3 ms more latency.
             "inference_threads": 1,
             # How the encoder answers on a CPU: onnx-int8 (the int8 ONNX graph
-            # saved with the model: fastest, docs/languages.md has its accuracy), or
-            # PyTorch at auto (bfloat16 where the CPU has it natively, else
-            # float32), float32, bfloat16 or int8 (dynamic quantisation).
+            # saved with the model: fastest, docs/languages.md has its accuracy),
+            # onnx-int8-checked (that graph, with PyTorch float32 answering again
+            # where it finds two intents nearly tied), or PyTorch at auto
+            # (bfloat16 where the CPU has it natively, else float32), float32,
+            # bfloat16 or int8 (dynamic quantisation).
             "inference_precision": ONNX_INT8,
+            # onnx-int8-checked: a message whose top two intents the int8 graph
+            # puts closer than this is answered by float32 too, and float32's
+            # answer is kept. Int8 changes answers only at such near ties.
+            "near_tie_margin": 0.15,
             # TorchScript-trace the encoder for CPU inference (less Python per call).
             "jit_trace": True,
             # "auto" (GPU when present), "cpu" or "cuda".
@@ -149,6 +157,8 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             raise InvalidConfigException(
                 f"inference_precision must be one of {INFERENCE_PRECISIONS}"
             )
+        if not 0 <= float(config["near_tie_margin"]) <= 1:
+            raise InvalidConfigException("near_tie_margin must be between 0 and 1")
         for key in ("epochs", "batch_size", "max_seq_length"):
             if int(config[key]) < 1:
                 raise InvalidConfigException(f"{key} must be at least 1")
@@ -316,7 +326,7 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
 
     def _answering_model(
         self, directory: Path
-    ) -> IntentSentimentModel | OnnxIntentSentimentModel:
+    ) -> IntentSentimentModel | OnnxIntentSentimentModel | CheckedInt8Model:
         """The saved model in the form `inference_precision` asks for, or the
         NLU_INFERENCE setting where set (config.yml is baked into the model)."""
         config = self.component_config
@@ -324,20 +334,28 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
         if threads:
             torch.set_num_threads(int(threads))
         precision = rasa_server.NLU_INFERENCE.read() or config["inference_precision"]
-        if precision == ONNX_INT8 and self._device().type == "cpu":
+        if precision in (ONNX_INT8, ONNX_INT8_CHECKED) and self._device().type == "cpu":
             try:
-                return OnnxIntentSentimentModel(directory, threads)
+                fast = OnnxIntentSentimentModel(directory, threads)
             except FileNotFoundError:
                 logger.warning(
                     f"{self._name}: this model was saved without its ONNX graph "
                     f"(trained before it was exported); answering with PyTorch."
                 )
+            else:
+                if precision == ONNX_INT8:
+                    return fast
+                exact = self._pytorch_model(directory, "float32")
+                return CheckedInt8Model(fast, exact, float(config["near_tie_margin"]))
             precision = "auto"
+        return self._pytorch_model(directory, precision)
+
+    def _pytorch_model(self, directory: Path, precision: str) -> IntentSentimentModel:
         return for_inference(
             IntentSentimentModel.load(directory),
             precision,
             self._device(),
-            trace=bool(config["jit_trace"]),
+            trace=bool(self.component_config["jit_trace"]),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -4,9 +4,10 @@ sets, for each way the encoder can answer.
 
 For each model: full `rasa train` time and archive size; for each runtime and
 precision (PyTorch float32 and bfloat16 with a TorchScript trace, PyTorch int8,
-ONNX Runtime int8) and each language: intent accuracy and macro-F1, sentiment
-accuracy and macro-F1, and the latency of `Agent.parse_message` for single
-messages (p50/p95, one thread).
+ONNX Runtime int8, and int8 with float32 deciding near ties) and each
+language: intent accuracy and macro-F1, sentiment accuracy and macro-F1, and
+the latency of `Agent.parse_message` for single messages (p50/p95, one
+thread).
 
     python -m scripts.bench_languages            # make bench-languages
     python -m scripts.bench_languages --trained  # the models in models/, untrained
@@ -77,7 +78,7 @@ def main() -> None:
                 train += ["--data", *(str(path) for path in data)]
             models[name] = timed_train(train, Path(scratch), archive)
         print(
-            f"\n{'model':<18} {'train s':>7} {'MB':>4}  {'answering':<10} {'set':<3} "
+            f"\n{'model':<18} {'train s':>7} {'MB':>4}  {'answering':<17} {'set':<3} "
             f"{'intent acc':>10} {'F1':>6} {'sent. acc':>9} {'F1':>6} "
             f"{'p50 ms':>7} {'p95 ms':>7}"
         )
@@ -91,7 +92,7 @@ def main() -> None:
                 for language in SETS:
                     m = asyncio.run(measure(model, precision, language))
                     print(
-                        f"{name:<18} {trained} {size:>4.0f}  {precision:<10} "
+                        f"{name:<18} {trained} {size:>4.0f}  {precision:<17} "
                         f"{language:<3} {m['intent_accuracy']:>10.3f} "
                         f"{m['intent_macro_f1']:>6.3f} {m['sentiment_accuracy']:>9.3f} "
                         f"{m['sentiment_macro_f1']:>6.3f} {m['parse_p50_ms']:>7.1f} "

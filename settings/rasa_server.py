@@ -44,10 +44,10 @@ NLU_INFERENCE = Variable(
     "NLU_INFERENCE",
     "",
     "how the NLU encoders answer, in place of the trained model's "
-    "inference_precision and with no retraining: onnx-int8, auto, float32, "
-    "bfloat16 or int8 (components/intent_sentiment_classifier.py); unset: as "
-    "config.yml says",
-    one_of("", "onnx-int8", "auto", "float32", "bfloat16", "int8"),
+    "inference_precision and with no retraining: onnx-int8, onnx-int8-checked, "
+    "auto, float32, bfloat16 or int8 (components/intent_sentiment_classifier.py); "
+    "unset: as config.yml says",
+    one_of("", "onnx-int8", "onnx-int8-checked", "auto", "float32", "bfloat16", "int8"),
 )
 
 # Read by the project's own code in the Rasa server.

@@ -18,6 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 import base_models
+from components.checked_int8_model import CheckedInt8Model, top_two_margin
 from components.intent_sentiment_classifier import (
     TORCH_DEFAULT_THREADS,
     BertIntentSentimentClassifier,
@@ -296,6 +297,7 @@ def test_archive_is_self_contained(tmp_path) -> None:
         ("bfloat16", True),
         ("int8", False),
         ("onnx-int8", False),
+        ("onnx-int8-checked", False),
     ],
 )
 def test_inference_forms_agree_with_eager_float32(
@@ -453,6 +455,49 @@ def test_the_onnx_graph_is_saved_with_the_model_and_answers_alike(trained) -> No
         )
         assert actual.sentiment_probabilities == pytest.approx(
             expected.sentiment_probabilities, abs=0.1
+        )
+
+
+def test_int8_checked_asks_float32_exactly_where_two_intents_are_close(
+    trained,
+) -> None:
+    storage, resource, config = trained
+    texts = [*GREETINGS, *ORDERS, "ok", "hmm", "hello, where is my order?", "x" * 300]
+
+    def model(precision: str, **settings: float):
+        chosen = {**config, "inference_precision": precision, "jit_trace": False}
+        return load_component(storage, resource, {**chosen, **settings}).model
+
+    int8 = model("onnx-int8").predict(texts)
+    float32 = model("float32").predict(texts)
+    margins = [top_two_margin(p.intent_probabilities) for p in int8]
+    median = sorted(margins)[len(margins) // 2]
+    checked = model("onnx-int8-checked", near_tie_margin=median)
+    assert isinstance(checked, CheckedInt8Model)
+    rechecked = 0
+    for margin, answer, fast, exact in zip(
+        margins, checked.predict(texts), int8, float32
+    ):
+        expected = exact if margin < median else fast
+        assert answer.intent_probabilities == pytest.approx(
+            expected.intent_probabilities, abs=1e-5
+        )
+        assert answer.sentiment_probabilities == pytest.approx(
+            expected.sentiment_probabilities, abs=1e-5
+        )
+        if margin < median and answer.intent_probabilities != pytest.approx(
+            fast.intent_probabilities, abs=1e-3
+        ):
+            rechecked += 1
+    assert rechecked, "float32 should have changed some of int8's close answers"
+
+
+def test_a_near_tie_margin_outside_0_to_1_is_refused(tmp_path) -> None:
+    with pytest.raises(InvalidConfigException, match="near_tie_margin"):
+        train_component(
+            tmp_path / "storage",
+            {**TINY_CONFIG, "near_tie_margin": 1.5},
+            training_data({"greet": GREETINGS, "order": ORDERS}),
         )
 
 
