@@ -55,6 +55,14 @@ def detect(text: str) -> str | None:
     return CHINESE if han > words else ENGLISH
 
 
+def language_of(parse_data: dict[str, Any]) -> str | None:
+    """The language this component wrote into a parse result, None if none."""
+    for entity in parse_data.get(ENTITIES) or ():
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) == LANGUAGE:
+            return entity.get(ENTITY_ATTRIBUTE_VALUE)
+    return None
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )

@@ -39,6 +39,7 @@ from actions.privacy import mask_personal, mask_secrets
 from analytics.figures import FALLBACK_INTENT
 from analytics.sql import events
 from analytics.unanswered import similarities
+from components.language_detector import language_of
 
 MARGIN = 0.2  # top intent's confidence less than this above the second's: unsure
 LAST_MESSAGES = 3  # of a conversation that ended with a person or a low rating
@@ -86,13 +87,6 @@ def _top_intents(parse_data: dict) -> list[tuple[str, float]]:
         if entry.get("name") and entry.get("name") != FALLBACK_INTENT
     ]
     return named[:3]
-
-
-def _language(parse_data: dict) -> str | None:
-    for entity in parse_data.get("entities") or ():
-        if entity.get("entity") == "language":
-            return entity.get("value")
-    return None
 
 
 @dataclass
@@ -184,7 +178,7 @@ def candidates(
             parse_data = event.get("parse_data") or {}
             candidate = Candidate(
                 text=" ".join(mask_personal(text).split()),
-                language=_language(parse_data),
+                language=language_of(parse_data),
                 top_intents=_top_intents(parse_data),
                 previous_bot_message=(
                     mask_personal(previous_bot) if previous_bot else None

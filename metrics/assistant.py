@@ -13,6 +13,7 @@ from typing import Any
 
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 
+from components.language_detector import language_of
 from metrics import LATENCY_BUCKETS, Counter, Histogram
 
 MESSAGES = Counter(
@@ -70,14 +71,6 @@ def record_parse(parse_data: dict[str, Any], seconds: float) -> None:
     """One message read by the NLU: its time, its intent, whether it fell back."""
     PARSE_SECONDS.observe(seconds)
     intent = (parse_data.get("intent") or {}).get("name") or "none"
-    language = next(
-        (
-            entity.get("value")
-            for entity in parse_data.get("entities") or ()
-            if entity.get("entity") == "language"
-        ),
-        "none",
-    )
-    INTENTS.labels(intent, language).inc()
+    INTENTS.labels(intent, language_of(parse_data) or "none").inc()
     if intent == DEFAULT_NLU_FALLBACK_INTENT_NAME:
         FALLBACKS.inc()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from components.language_detector import LanguageDetector, detect
+from components.language_detector import LanguageDetector, detect, language_of
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,12 @@ def test_each_message_with_words_gets_a_language_entity() -> None:
     ]  # fmt: skip
     assert number.get("entities", []) == []  # the slot keeps the last language
     assert [e["entity"] for e in english.get("entities")] == ["order_id", "language"]
+
+
+def test_the_language_is_read_back_from_a_parse_result() -> None:
+    detector = LanguageDetector.create({}, None, None, None)
+    chinese, number = Message({"text": "我要退货"}), Message({"text": "ORD-1003"})
+    detector.process([chinese, number])
+    assert language_of(chinese.as_dict()) == "zh"
+    assert language_of(number.as_dict()) is None
+    assert language_of({"entities": None}) is None
