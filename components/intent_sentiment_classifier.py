@@ -119,13 +119,14 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
             # many conversations at once: one thread per parse costs half the CPU of
             # two threads that spin waiting for each other, for ~3 ms more latency.
             "inference_threads": 1,
-            # How the encoder answers on a CPU: onnx-int8 (the int8 ONNX graph
-            # saved with the model: fastest, docs/languages.md has its accuracy),
-            # onnx-int8-checked (that graph, with PyTorch float32 answering again
-            # where it finds two intents nearly tied), or PyTorch at auto
-            # (bfloat16 where the CPU has it natively, else float32), float32,
-            # bfloat16 or int8 (dynamic quantisation).
-            "inference_precision": ONNX_INT8,
+            # How the encoder answers on a CPU: onnx-int8-checked (the int8 ONNX
+            # graph saved with the model, with PyTorch float32 answering again
+            # where it finds two intents nearly tied: float32's accuracy at about
+            # int8's speed, docs/languages.md), onnx-int8 (the graph alone: a
+            # little less accurate, and no PyTorch copy in memory), or PyTorch at
+            # auto (bfloat16 where the CPU has it natively, else float32),
+            # float32, bfloat16 or int8 (dynamic quantisation).
+            "inference_precision": ONNX_INT8_CHECKED,
             # onnx-int8-checked: a message whose top two intents the int8 graph
             # puts closer than this is answered by float32 too, and float32's
             # answer is kept. Int8 changes answers only at such near ties.
@@ -346,6 +347,7 @@ class BertIntentSentimentClassifier(IntentClassifier, GraphComponent):
                 if precision == ONNX_INT8:
                     return fast
                 exact = self._pytorch_model(directory, "float32")
+                exact.predict(["warm up"])  # load() warms the int8 graph
                 return CheckedInt8Model(fast, exact, float(config["near_tie_margin"]))
             precision = "auto"
         return self._pytorch_model(directory, precision)

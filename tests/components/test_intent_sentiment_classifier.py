@@ -444,7 +444,9 @@ def test_the_onnx_graph_is_saved_with_the_model_and_answers_alike(trained) -> No
     eager = load_component(
         storage, resource, {**config, "inference_precision": "float32"}
     ).model
-    onnx = load_component(storage, resource, config).model
+    onnx = load_component(
+        storage, resource, {**config, "inference_precision": "onnx-int8"}
+    ).model
     assert isinstance(onnx, OnnxIntentSentimentModel)
     texts = ["hi", "where is my order ORD-1001 it was due last week", "ok", "x" * 300]
     for expected, actual in zip(eager.predict(texts), onnx.predict(texts)):
@@ -474,6 +476,7 @@ def test_int8_checked_asks_float32_exactly_where_two_intents_are_close(
     median = sorted(margins)[len(margins) // 2]
     checked = model("onnx-int8-checked", near_tie_margin=median)
     assert isinstance(checked, CheckedInt8Model)
+    assert isinstance(load_component(storage, resource, config).model, type(checked))
     rechecked = 0
     for margin, answer, fast, exact in zip(
         margins, checked.predict(texts), int8, float32
