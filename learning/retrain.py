@@ -31,7 +31,13 @@ from cluster.services import rasa_environment
 from learning.decisions import domain_intents
 from learning.evaluation import Scores, load_test_examples, predict, score
 from learning.reviewed_data import REGRESSION_PATH
-from learning.versions import ModelStore, Version, VersionError, data_hash
+from learning.versions import (
+    ModelStore,
+    Version,
+    VersionError,
+    code_commit,
+    data_hash,
+)
 
 MAX_F1_DROP = 0.005
 FINETUNE_EPOCH_FRACTION = 0.3
@@ -59,18 +65,6 @@ class Project:
     @property
     def regression_set(self) -> Path:
         return self.root / REGRESSION_PATH
-
-    def code_commit(self) -> str | None:
-        """The commit of the code a model is trained with, kept with the version
-        so a figure or a fault can be traced to it; None outside a git clone."""
-        try:
-            result = subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], cwd=self.root,
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-        except OSError:  # no git installed
-            return None
-        return result.stdout.strip() or None
 
 
 @dataclass(frozen=True)
@@ -245,7 +239,7 @@ def retrain(
                 )
             version = store.add(
                 candidate, data_hash(project.training_inputs()), intents, training,
-                metrics, project.code_commit(),
+                metrics, code_commit(project.root),
             )  # fmt: skip
             promoted = store.make_live(version.number)
     return Outcome(promoted, reasons, report(comparison), training, seconds)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -52,6 +53,20 @@ def data_hash(paths: list[Path]) -> str:
     for path in sorted(paths):
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def code_commit(folder: Path) -> str | None:
+    """The commit of the code in ``folder`` (a model version keeps the one it was
+    trained with, a benchmark prints the one it measured); None outside a git
+    clone or without git."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=folder,
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    except OSError:  # no git installed
+        return None
+    return result.stdout.strip() or None
 
 
 def _write_atomically(path: Path, write) -> None:

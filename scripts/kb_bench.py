@@ -33,7 +33,6 @@ import logging
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 
 import settings.action_server as settings
 from actions.kb.retrieval import Rule
+from learning.versions import code_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ROOT / "tests" / "data"
@@ -73,11 +73,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # Rasa's TensorFlow, quiet
 
 
 def commit() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-        text=True, check=False,
-    )  # fmt: skip
-    return result.stdout.strip() or "unknown"
+    return code_commit(ROOT) or "unknown"
 
 
 def build_knowledge_base(directory: Path, embedder, language: str = "en"):

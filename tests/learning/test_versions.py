@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from learning.versions import ModelStore, VersionError, data_hash
+from learning.versions import ModelStore, VersionError, code_commit, data_hash
 
 
 def model(tmp_path: Path, name: str) -> Path:
@@ -58,3 +59,22 @@ def test_the_data_hash_follows_names_and_contents(tmp_path: Path) -> None:
     assert data_hash([b, a]) == first
     b.write_text("two!")
     assert data_hash([a, b]) != first
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=folder, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_a_model_trained_in_a_clone_records_its_commit(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "config.yml").write_text("language: en\n")
+    git(tmp_path, "add", "config.yml")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@example.com",
+        "commit", "-q", "-m", "first")  # fmt: skip
+    assert code_commit(tmp_path) == git(tmp_path, "rev-parse", "--short", "HEAD")
+
+
+def test_outside_a_clone_there_is_no_commit_to_record(tmp_path: Path) -> None:
+    assert code_commit(tmp_path) is None

@@ -125,3 +125,14 @@ def test_the_offline_environment_is_written_once() -> None:
         text = (REPO_ROOT / path).read_text()
         for name in offline:
             assert not re.search(rf"\b{name}\s*[:=]", text), (path, name)
+
+
+def test_nlu_inference_takes_exactly_the_component_s_precisions() -> None:
+    """settings/ must not import torch, so the list is written twice: kept equal."""
+    from components.encoder_model import INFERENCE_PRECISIONS
+
+    for precision in INFERENCE_PRECISIONS:
+        environ = {"NLU_INFERENCE": precision}
+        assert rasa_server.NLU_INFERENCE.read(environ) == precision
+    with pytest.raises(SettingError, match="NLU_INFERENCE"):
+        rasa_server.NLU_INFERENCE.read({"NLU_INFERENCE": "onnx-int4"})
