@@ -10,7 +10,10 @@ with the page's; the alert detector replays weeks of it.
 
 Volume follows a day/night curve (busiest at 14:00 UTC, a fifth of that at
 night) with Poisson noise; the share of negative messages can be raised over an
-interval, to simulate a surge.
+interval, in every message or in one intent's, to simulate a surge.
+
+The demo's volume, which both benchmarks replay, is a million events in 30
+days: about 3,050 conversations a day, 212 in the busiest hour.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -28,6 +31,8 @@ from sqlalchemy.engine import Engine
 from actions.db.models import CsatRating, KbAnswer, SupportTicket, TicketStatus
 from analytics.sql import events, metadata
 
+DEMO_EVENTS_PER_30_DAYS = 1_000_000
+EVENTS_PER_CONVERSATION = 10.9  # what simulate() writes, on average
 CHANNELS = ("socketio", "rest", "telegram")
 INTENTS = (
     ("check_order_status", "where is my order ORD-{n}"),
@@ -43,6 +48,22 @@ HANDOFF_REASONS = (
     "the customer was upset in two messages in a row",
     "the assistant did not understand the customer",
 )
+
+
+@dataclass(frozen=True)
+class Surge:
+    """From ``start`` to ``end`` the negative share is ``share``: in every
+    message, or only in ``intent``'s."""
+
+    start: datetime
+    end: datetime
+    share: float
+    intent: str | None = None
+
+    def share_at(self, moment: datetime, intent: str, usual: float) -> float:
+        if self.start <= moment < self.end and self.intent in (None, intent):
+            return self.share
+        return usual
 
 
 @dataclass
@@ -202,24 +223,30 @@ def hourly_volume(hour_of_day: int, peak: float) -> float:
     return peak * (0.6 + 0.4 * math.cos((hour_of_day - 14) / 24 * 2 * math.pi))
 
 
+def peak_for(events: int, days: int) -> float:
+    """The busiest hour's conversations that make ``events`` in ``days`` (an
+    average hour has 0.6 of the busiest's)."""
+    return events / EVENTS_PER_CONVERSATION / (days * 24) / 0.6
+
+
+DEMO_PEAK_PER_HOUR = peak_for(DEMO_EVENTS_PER_30_DAYS, 30)
+
+
 def simulate(
     start: datetime,
     hours: int,
     peak_per_hour: float,
     negative_share: float = 0.12,
-    surge: tuple[datetime, datetime, float] | None = None,
+    surge: Surge | None = None,
     seed: int = 7,
 ) -> list[Conversation]:
-    """Conversations over ``hours`` from ``start``; ``surge`` = (from, to, share)
-    sets the negative share of messages in that interval."""
+    """Conversations over ``hours`` from ``start``, with ``surge`` if given."""
     rng = random.Random(seed)
     poisson = np.random.default_rng(seed).poisson
     conversations: list[Conversation] = []
     for hour in range(hours):
         hour_start = start + timedelta(hours=hour)
-        share = negative_share
-        if surge and surge[0] <= hour_start < surge[1]:
-            share = surge[2]
+        share = _share(surge, hour_start, negative_share)
         for _ in range(int(poisson(hourly_volume(hour_start.hour, peak_per_hour)))):
             at = hour_start + timedelta(seconds=rng.uniform(0, 3500))
             conversations.append(
@@ -228,15 +255,24 @@ def simulate(
     return conversations
 
 
+def _share(
+    surge: Surge | None, hour_start: datetime, usual: float
+) -> Callable[[str], float]:
+    """The negative share of each intent's messages in the hour."""
+    if surge is None:
+        return lambda intent: usual
+    return lambda intent: surge.share_at(hour_start, intent, usual)
+
+
 def _random_conversation(
-    rng: random.Random, at: datetime, negative_share: float, n: int
+    rng: random.Random, at: datetime, negative_share: Callable[[str], float], n: int
 ) -> Conversation:
     turns = []
     for _ in range(rng.choice((1, 2, 2, 3, 4))):
         intent, template = rng.choice(INTENTS)
         sentiment = (
             "negative"
-            if rng.random() < negative_share
+            if rng.random() < negative_share(intent)
             else rng.choice(("neutral", "neutral", "positive"))
         )
         turns.append(

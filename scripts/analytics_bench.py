@@ -36,7 +36,6 @@ from analytics.sql import ensure_indexes, events
 from cluster.services import create_database, free_port, postgres
 from scripts.kb_bench import commit
 
-EVENTS_PER_CONVERSATION = 10.9  # what traffic.simulate writes, on average
 TARGET_S = 10.0
 
 
@@ -67,13 +66,13 @@ def load_everything(tracker: sa.engine.Engine, period: Period) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=traffic.DEMO_EVENTS_PER_30_DAYS)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=args.days)
     hours = args.days * 24
-    peak = args.events / EVENTS_PER_CONVERSATION / hours / 0.6
+    peak = traffic.peak_for(args.events, args.days)
 
     with tempfile.TemporaryDirectory(prefix="analytics-bench-") as state:
         os.chmod(state, 0o755)  # PostgreSQL runs as its own account

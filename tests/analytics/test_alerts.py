@@ -20,11 +20,16 @@ START = datetime(2026, 10, 5, tzinfo=timezone.utc)
 WATCHED = START + timedelta(days=7)  # a week to learn the baseline first
 SURGE = WATCHED + timedelta(days=1, hours=13)  # an afternoon
 END = WATCHED + timedelta(days=2)
-PEAK = 80  # conversations in the busiest hour: the bench's volume
+PEAK = 80  # conversations in the busiest hour: a third of the demo's, to be quick
 
 
-def surge_traffic(surge: bool) -> list[Conversation]:
-    span = (SURGE, SURGE + timedelta(hours=6), 0.22) if surge else None
+def surge_traffic(surge: bool, intent: str | None = None) -> list[Conversation]:
+    """A week and two days; with ``surge``, six hours at 22% negative (in every
+    message, or with ``intent``, at 60% in that intent's)."""
+    span = None
+    if surge:
+        share = 0.22 if intent is None else 0.60
+        span = traffic.Surge(SURGE, SURGE + timedelta(hours=6), share, intent)
     hours = int((END - START).total_seconds() // 3600)
     return traffic.simulate(START, hours, PEAK, 0.12, span, seed=21)
 
@@ -49,6 +54,19 @@ def test_a_surge_of_ten_points_is_found_soon_after_it_starts(surged) -> None:
     assert first.baseline == pytest.approx(0.12, abs=0.02)
     assert first.current > first.baseline + 0.05
     assert all(alarm.at >= SURGE for alarm in alarms)
+
+
+def test_a_surge_in_one_intent_is_raised_for_that_intent(databases) -> None:
+    tracker, business = databases
+    traffic.write(tracker, business, surge_traffic(True, "return_item"))
+
+    alarms = alarms_between(tracker, WATCHED, END)
+
+    assert {alarm.topic for alarm in alarms} <= {ALL, "return_item"}, alarms
+    returns = [alarm for alarm in alarms if alarm.topic == "return_item"]
+    assert returns, alarms
+    assert SURGE < returns[0].at <= SURGE + timedelta(hours=2)
+    assert returns[0].current > 0.4
 
 
 def test_steady_traffic_raises_no_alarm(databases) -> None:
