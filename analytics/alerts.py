@@ -13,7 +13,9 @@ for a given rate of false alarms, and counting messages (not averaging hourly
 shares) weighs a busy afternoon more than a quiet night, as it should.
 
 The parameters live in ``analytics/alerts.yml``; ``make bench-alerts``
-measures detection delay and false alarms on replayed traffic. Detection is a
+measures detection delay and false alarms on replayed traffic. How soon a surge
+can be seen depends on the volume more than on the rule, so ``expected_delays``
+works it out from a period's messages per hour, for the page to say. Detection is a
 pure function of the counts, so running it again over the same hours finds the
 same alarms: the alarm's topic and step make its idempotency key.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -143,8 +146,7 @@ def _detect_topic(
     for at in range(first, last, step):
         n, k = counts.get(at, (0, 0))
         if base_n >= s.min_baseline_messages and n:
-            p0 = min(max(base_k / base_n, 0.005), 0.9)
-            p1 = min(p0 + s.shift, 0.99)
+            p0, p1 = _before_and_after(base_k / base_n, s.shift)
             evidence = k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))
             if total == 0:
                 since, run_n, run_k = at, 0, 0
@@ -161,6 +163,43 @@ def _detect_topic(
         old_n, old_k = counts.get(at - window, (0, 0))
         base_n, base_k = base_n + n - old_n, base_k + k - old_k
     return alarms
+
+
+def expected_delays(
+    messages_per_hour: Sequence[float], share: float, settings: DetectorSettings
+) -> list[float | None]:
+    """Hours the overall chart is expected to take to alarm on a surge of
+    ``settings.shift`` starting at each hour of the day (UTC), at this volume
+    (``messages_per_hour`` by hour of day) and this baseline ``share``; None
+    where a week's messages would not be enough.
+
+    Each message adds on average ``drift`` to the CUSUM under the surge, so the
+    alarm needs about (threshold - 1 + e^-threshold) / drift messages (Wald's
+    approximation of a CUSUM's mean delay); the hours are how long the day's
+    curve takes to bring them, plus half a step for when the evidence is
+    weighed. ``make bench-alerts`` prints these beside the measured delays.
+    """
+    p0, p1 = _before_and_after(share, settings.shift)
+    drift = p1 * math.log(p1 / p0) + (1 - p1) * math.log((1 - p1) / (1 - p0))
+    h = settings.threshold
+    needed = (h - 1 + math.exp(-h)) / drift
+    delays: list[float | None] = []
+    for start in range(24):
+        remaining, hours = needed, None
+        for elapsed in range(7 * 24):
+            arriving = messages_per_hour[(start + elapsed) % 24]
+            if arriving >= remaining:
+                hours = elapsed + remaining / arriving + settings.step_minutes / 120
+                break
+            remaining -= arriving
+        delays.append(hours)
+    return delays
+
+
+def _before_and_after(baseline: float, shift: float) -> tuple[float, float]:
+    """The shares the chart weighs, kept off 0 and 1 where logs would fail."""
+    p0 = min(max(baseline, 0.005), 0.9)
+    return p0, min(p0 + shift, 0.99)
 
 
 def _step(moment: datetime, step: int) -> int:

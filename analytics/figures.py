@@ -70,6 +70,11 @@ DEFINITIONS = {
     "reply_time": "Seconds from a customer message to the assistant's first "
     "reply to it, median and 95th percentile.",
     "top_intents": "What customers asked for, by message count.",
+    "alert_reach": "How many hours the surge alert is expected to take to see "
+    "the share of negative messages rise by its shift (analytics/alerts.yml), "
+    "for a rise that began at each hour of the day, at this period's messages "
+    "per hour: the fewer messages, the longer it takes to tell a rise from "
+    "chance.",
     "unanswered": "Questions the assistant could not answer (not understood, "
     "out of scope or declined by the help center), grouped by similarity, "
     "personal data masked.",

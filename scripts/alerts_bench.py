@@ -34,7 +34,14 @@ from datetime import datetime, timedelta, timezone
 from actions.db.engine import make_engine
 from actions.db.migrate import upgrade_head
 from analytics import traffic
-from analytics.alerts import ALL, DetectorSettings, Series, alarms_between, detect
+from analytics.alerts import (
+    ALL,
+    DetectorSettings,
+    Series,
+    alarms_between,
+    detect,
+    expected_delays,
+)
 from analytics.sql import HOUR_S
 from scripts.kb_bench import commit
 
@@ -183,7 +190,9 @@ def main() -> None:
 
 
 def _by_time_of_day(peak: float, settings: DetectorSettings, replays: int) -> str:
-    """Delay of surges starting at fixed hours: volume decides how fast."""
+    """Delay of surges starting at fixed hours: volume decides how fast. Beside
+    each, what the page would expect from a week of the same traffic."""
+    expected = _expected_delays(peak, settings)
     line = []
     for hour in (3, 9, 14, 20):
         delays = []
@@ -196,10 +205,23 @@ def _by_time_of_day(peak: float, settings: DetectorSettings, replays: int) -> st
         seen = [d if d is not None else SURGE_HOURS for d in delays]
         within = sum(d <= TARGET_DELAY_H for d in seen)
         line.append(
-            f"{hour:02d}:00 UTC median {statistics.median(seen):.1f} h, "
-            f"max {max(seen):.1f} h, within {TARGET_DELAY_H} h {within}/{replays}"
+            f"{hour:02d}:00 UTC median {statistics.median(seen):.1f} h "
+            f"(the page expects {expected[hour]:.1f} h), max {max(seen):.1f} h, "
+            f"within {TARGET_DELAY_H} h {within}/{replays}"
         )
     return "; ".join(line)
+
+
+def _expected_delays(peak: float, settings: DetectorSettings) -> list[float | None]:
+    """analytics.alerts.expected_delays from a steady replay's watched days."""
+    counts = series_of(replay(peak, 999, None), HOUR_S)[ALL]
+    messages, negative = [0] * 24, 0
+    for at, (n, k) in counts.items():
+        if WATCHED.timestamp() <= at < END.timestamp():
+            messages[datetime.fromtimestamp(at, timezone.utc).hour] += n
+            negative += k
+    per_hour = [m / WATCHED_DAYS for m in messages]
+    return expected_delays(per_hour, negative / sum(messages), settings)
 
 
 def _same_through_sql(peak: float, settings: DetectorSettings) -> None:
