@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     watch.add_argument("--once", action="store_true", help="one round, then exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    # matplotlib logs a line per categorical axis at INFO: noise, not news.
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     tracker = make_engine(tracker_database_url())
     business = make_engine()
     try:

@@ -10,13 +10,20 @@ the page is searchable and small.
 from __future__ import annotations
 
 import io
+import warnings
 from collections import defaultdict
 
-import matplotlib
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-
 from analytics.figures import Figures, Table
+
+# matplotlib's import calls pyparsing's old camelCase names, which the pyparsing
+# resolved beside Rasa reports as deprecated; Sanic, once imported, shows every
+# DeprecationWarning (sanic/app.py), so `make report` printed a screenful about
+# matplotlib's own code. Quiet for the import only.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
 
 matplotlib.rcParams["svg.fonttype"] = "none"
 matplotlib.rcParams["font.size"] = 9

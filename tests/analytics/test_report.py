@@ -46,6 +46,7 @@ def test_the_report_is_the_page_for_the_chosen_days(databases, tmp_path) -> None
 
     assert done.returncode == 0, done.stderr
     assert f"{truth['conversations']} conversations" in done.stdout
+    assert "matplotlib" not in done.stderr  # no screenful about its internals
     html = out.read_text()
     assert html.count("<svg") == 8 and "<script" not in html
     styles = {name: style for name, _, style in CARDS}
