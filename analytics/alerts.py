@@ -15,9 +15,11 @@ shares) weighs a busy afternoon more than a quiet night, as it should.
 The parameters live in ``analytics/alerts.yml``; ``make bench-alerts``
 measures detection delay and false alarms on replayed traffic. How soon a surge
 can be seen depends on the volume more than on the rule, so ``expected_delays``
-works it out from a period's messages per hour, for the page to say. Detection is a
-pure function of the counts, so running it again over the same hours finds the
-same alarms: the alarm's topic and step make its idempotency key.
+works it out from a period's messages per hour, for the page to say.
+
+Detection is a pure function of the counts, so running it again over the same
+hours finds the same alarms: the alarm's topic and step make its idempotency
+key.
 """
 
 from __future__ import annotations
