@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -40,6 +40,7 @@ from analytics.sql import HOUR_S, bucket, events, json_text
 
 SETTINGS_FILE = Path(__file__).with_name("alerts.yml")
 ALL = "all messages"
+WEEK_H = 7 * 24
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class DetectorSettings:
         settings = cls(**values)
         if settings.step_minutes <= 0 or 60 % settings.step_minutes:
             raise ValueError(f"{path}: step_minutes must divide 60")
+        if not 0 < settings.shift < 1:
+            raise ValueError(f"{path}: shift is a share, between 0 and 1")
         return settings
 
     @property
@@ -167,12 +170,27 @@ def _detect_topic(
     return alarms
 
 
+def day_curve(
+    counts: Iterable[tuple[datetime, int]], start: datetime, end: datetime
+) -> list[float]:
+    """Messages per hour of the day (UTC), on average over the hours of
+    [start, end): ``counts`` holds (hour, messages) for the hours that had any."""
+    messages, hours = [0] * 24, [0] * 24
+    for hour, count in counts:
+        messages[hour.astimezone(timezone.utc).hour] += count
+    hour = start.astimezone(timezone.utc)
+    while hour < end:
+        hours[hour.hour] += 1
+        hour += timedelta(hours=1)
+    return [m / n if n else 0.0 for m, n in zip(messages, hours)]
+
+
 def expected_delays(
-    messages_per_hour: Sequence[float], share: float, settings: DetectorSettings
+    curve: Sequence[float], share: float, settings: DetectorSettings
 ) -> list[float | None]:
     """Hours the overall chart is expected to take to alarm on a surge of
     ``settings.shift`` starting at each hour of the day (UTC), at this volume
-    (``messages_per_hour`` by hour of day) and this baseline ``share``; None
+    (``curve``: messages per hour of the day) and this baseline ``share``; None
     where a week's messages would not be enough.
 
     Each message adds on average ``drift`` to the CUSUM under the surge, so the
@@ -181,17 +199,20 @@ def expected_delays(
     curve takes to bring them, plus half a step for when the evidence is
     weighed. ``make bench-alerts`` prints these beside the measured delays.
     """
+    if len(curve) != 24:
+        raise ValueError("the curve has one value per hour of the day")
     p0, p1 = _before_and_after(share, settings.shift)
     drift = p1 * math.log(p1 / p0) + (1 - p1) * math.log((1 - p1) / (1 - p0))
     h = settings.threshold
     needed = (h - 1 + math.exp(-h)) / drift
+    half_step_h = settings.step_minutes / 60 / 2
     delays: list[float | None] = []
     for start in range(24):
         remaining, hours = needed, None
-        for elapsed in range(7 * 24):
-            arriving = messages_per_hour[(start + elapsed) % 24]
+        for elapsed in range(WEEK_H):
+            arriving = curve[(start + elapsed) % 24]
             if arriving >= remaining:
-                hours = elapsed + remaining / arriving + settings.step_minutes / 120
+                hours = elapsed + remaining / arriving + half_step_h
                 break
             remaining -= arriving
         delays.append(hours)

@@ -44,6 +44,7 @@ TOP_INTENTS = 8
 # it to its conversation.
 CONFIRMATION_SLACK_S = 60
 
+HOUR_FORMAT = "%Y-%m-%d %H:00"  # how the hourly tables write an hour (UTC)
 DEFINITIONS = {
     "conversations": "Rasa sessions with at least one customer message that "
     "started in the period (a session ends after an hour of silence).",
@@ -663,4 +664,4 @@ def _day(seconds: int) -> str:
 
 
 def _moment(seconds: int) -> str:
-    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime("%Y-%m-%d %H:00")
+    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime(HOUR_FORMAT)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analytics import unanswered
-from analytics.alerts import DetectorSettings, expected_delays
-from analytics.figures import DEFINITIONS, Figures, Table
+from analytics.alerts import DetectorSettings, day_curve, expected_delays
+from analytics.figures import DEFINITIONS, HOUR_FORMAT, Figures, Table
 from analytics.plots import all_plots
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -80,44 +80,41 @@ def unanswered_table(figures: Figures) -> Table:
 
 def alert_reach_table(figures: Figures) -> Table:
     """By the hour a surge would start: the period's messages in that hour of
-    the day, on average, and the hours the alert would take to see it."""
-    messages, hours_seen = [0] * 24, [0] * 24
-    negative = 0
-    for start, count, negatives, _ in figures.tables["sentiment_hourly"].rows:
-        messages[datetime.strptime(start, "%Y-%m-%d %H:%M").hour] += count
-        negative += negatives or 0
-    hour = figures.period.start
-    while hour < figures.period.end:
-        hours_seen[hour.hour] += 1
-        hour += timedelta(hours=1)
-    per_hour = [m / seen if seen else 0.0 for m, seen in zip(messages, hours_seen)]
-    share = negative / sum(messages) if sum(messages) else 0.0
-    delays = expected_delays(per_hour, share, DetectorSettings.from_file())
+    the day, on average, and the hours the overall alert would take to see it."""
+    hourly = figures.tables["sentiment_hourly"]
+    curve = day_curve(
+        (
+            (datetime.strptime(hour, HOUR_FORMAT).replace(tzinfo=timezone.utc), n)
+            for hour, n in zip(hourly.column("start"), hourly.column("messages"))
+        ),
+        figures.period.start,
+        figures.period.end,
+    )
+    share = figures.summary.get("negative_share") or 0.0
+    delays = expected_delays(curve, share, DetectorSettings.from_file())
     return Table(
         "alert_reach",
         ("surge starts (UTC)", "messages per hour", "hours to alert"),
         [
-            (f"{h:02d}:00", round(per_hour[h], 1), None if d is None else round(d, 1))
+            (f"{h:02d}:00", round(curve[h], 1), None if d is None else round(d, 1))
             for h, d in enumerate(delays)
         ],
     )
 
 
 def alert_reach_sentence(reach: Table) -> str:
-    known = [(hour, delay) for hour, _, delay in reach.rows if delay is not None]
+    known = [(delay, hour) for hour, _, delay in reach.rows if delay is not None]
     if not known:
         return (
             "This period has too few customer messages for the surge alert to "
             "see a rise within a week."
         )
-    (fast_hour, fast), (slow_hour, slow) = (
-        min(known, key=lambda row: row[1]),
-        max(known, key=lambda row: row[1]),
-    )
+    fastest, slowest = min(known), max(known)
     return (
-        f"At this period's volume, a surge that began at {fast_hour} UTC would "
-        f"be seen about {fast:.1f} h later, one that began at {slow_hour} UTC "
-        f"about {slow:.1f} h later."
+        f"At this period's volume, a surge in all messages that began at "
+        f"{fastest[1]} UTC would be seen about {fastest[0]:.1f} h later, one that "
+        f"began at {slowest[1]} UTC about {slowest[0]:.1f} h later (a surge in "
+        f"one intent's messages takes longer)."
     )
 
 

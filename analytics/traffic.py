@@ -246,16 +246,16 @@ def simulate(
     conversations: list[Conversation] = []
     for hour in range(hours):
         hour_start = start + timedelta(hours=hour)
-        share = _share(surge, hour_start, negative_share)
+        share_of = _shares_by_intent(surge, hour_start, negative_share)
         for _ in range(int(poisson(hourly_volume(hour_start.hour, peak_per_hour)))):
             at = hour_start + timedelta(seconds=rng.uniform(0, 3500))
             conversations.append(
-                _random_conversation(rng, at, share, len(conversations))
+                _random_conversation(rng, at, share_of, len(conversations))
             )
     return conversations
 
 
-def _share(
+def _shares_by_intent(
     surge: Surge | None, hour_start: datetime, usual: float
 ) -> Callable[[str], float]:
     """The negative share of each intent's messages in the hour."""
@@ -265,14 +265,14 @@ def _share(
 
 
 def _random_conversation(
-    rng: random.Random, at: datetime, negative_share: Callable[[str], float], n: int
+    rng: random.Random, at: datetime, share_of: Callable[[str], float], n: int
 ) -> Conversation:
     turns = []
     for _ in range(rng.choice((1, 2, 2, 3, 4))):
         intent, template = rng.choice(INTENTS)
         sentiment = (
             "negative"
-            if rng.random() < negative_share(intent)
+            if rng.random() < share_of(intent)
             else rng.choice(("neutral", "neutral", "positive"))
         )
         turns.append(

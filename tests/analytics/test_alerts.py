@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.orm import Session
 
 from actions.db.models import SentimentAlert
 from analytics import alert_store, traffic
 from analytics.__main__ import watch_round
-from analytics.alerts import ALL, Alarm, DetectorSettings, alarms_between
+from analytics.alerts import (
+    ALL,
+    SETTINGS_FILE,
+    Alarm,
+    DetectorSettings,
+    alarms_between,
+)
 from analytics.traffic import Conversation, Turn
 from tests.http_stub import StubServer
 
@@ -139,6 +146,11 @@ def test_detector_settings_are_checked(tmp_path: Path) -> None:
     path = tmp_path / "alerts.yml"
     path.write_text("detector:\n  shift: 0.1\n")
     with pytest.raises(ValueError, match="needs exactly"):
+        DetectorSettings.from_file(path)
+    values = yaml.safe_load(SETTINGS_FILE.read_text())
+    values["detector"]["shift"] = 0
+    path.write_text(yaml.safe_dump(values))
+    with pytest.raises(ValueError, match="shift is a share"):
         DetectorSettings.from_file(path)
     assert DetectorSettings.from_file().step_minutes in (1, 2, 5, 10, 15, 20, 30, 60)
 

@@ -82,7 +82,7 @@ def test_the_report_shows_the_alerts_raised_in_its_period(databases, tmp_path) -
     html = out.read_text()
     assert 'id="alerts"' in html and "all messages" in html
     assert 'data-table="alert_reach"' in html
-    assert "volume, a surge that began at" in html
+    assert "volume, a surge in all messages that began at" in html
     before = report(["--to", (SURGE - timedelta(days=1)).date().isoformat(),
                      "--out", str(out)], tracker, business)  # fmt: skip
     assert before.returncode == 0 and 'id="alerts"' not in out.read_text()
