@@ -428,11 +428,15 @@ def test_a_bilingual_encoder_cut_to_its_first_layers_with_two_sentiment_files(
     assert BertIntentSentimentClassifier.fingerprint_addon(config) != before
 
 
-def test_encoder_layers_must_be_positive(tmp_path) -> None:
-    with pytest.raises(InvalidConfigException, match="encoder_layers"):
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("encoder_layers", 0), ("near_tie_margin", 1.5), ("near_tie_margin", -0.1)],
+)
+def test_a_setting_out_of_range_is_refused(tmp_path, key: str, value: float) -> None:
+    with pytest.raises(InvalidConfigException, match=key):
         train_component(
             tmp_path / "storage",
-            {**TINY_CONFIG, "encoder_layers": 0},
+            {**TINY_CONFIG, key: value},
             training_data({"greet": GREETINGS, "order": ORDERS}),
         )
 
@@ -493,15 +497,6 @@ def test_int8_checked_asks_float32_exactly_where_two_intents_are_close(
         ):
             rechecked += 1
     assert rechecked, "float32 should have changed some of int8's close answers"
-
-
-def test_a_near_tie_margin_outside_0_to_1_is_refused(tmp_path) -> None:
-    with pytest.raises(InvalidConfigException, match="near_tie_margin"):
-        train_component(
-            tmp_path / "storage",
-            {**TINY_CONFIG, "near_tie_margin": 1.5},
-            training_data({"greet": GREETINGS, "order": ORDERS}),
-        )
 
 
 def test_a_model_saved_without_the_onnx_graph_answers_with_pytorch(
